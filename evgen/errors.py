@@ -1,0 +1,35 @@
+"""Exceptions evgen raises for bad input.
+
+Every :class:`EvgenError` carries a message meant to be shown to a user as one
+line; the CLI prints ``error: <message>`` and exits non-zero, with no traceback.
+
+    >>> from evgen.errors import StreamConfigError
+    >>> str(StreamConfigError("unknown stream 'nope'"))
+    "unknown stream 'nope'"
+"""
+
+from __future__ import annotations
+
+
+class EvgenError(Exception):
+    """Base class of all user-facing evgen errors (one-line message)."""
+
+
+class StreamConfigError(EvgenError):
+    """The stream config is unreachable, invalid, or lacks a stream."""
+
+
+class SchemaError(EvgenError):
+    """A schema cannot be found, fetched, parsed or resolved."""
+
+
+class CodegenError(EvgenError):
+    """Models or a job project cannot be generated."""
+
+
+class ConfigError(EvgenError):
+    """A job configuration (YAML, descriptors, options) is invalid."""
+
+
+class ContractError(EvgenError):
+    """A user function's signature does not fit the stream's models."""
