@@ -36,10 +36,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from evgen.cli import jobs
+    from evgen.cli import jobs, run
 
     cli.add_command(jobs.new_job)
     cli.add_command(jobs.regen)
+    cli.add_command(run.run)
 
 
 _register()

@@ -1,0 +1,16 @@
+"""Testing evgen jobs: the same pipeline in-process (milliseconds) or on the
+Flink mini-cluster, with results of one shape so the same assertions apply.
+
+    from evgen.testing import run_in_process, run_on_flink
+    from my_job import job
+
+    def test_enrich(job_dir):
+        for run in (run_in_process, run_on_flink):
+            result = run(job.pipeline, job_dir=job_dir, events="tests/fixtures/events.jsonl")
+            assert result.errors == []
+            assert len(result.outputs) == result.inputs
+"""
+
+from evgen.testing.harness import JobRun, run_in_process, run_on_flink
+
+__all__ = ["JobRun", "run_in_process", "run_on_flink"]
