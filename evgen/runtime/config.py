@@ -59,6 +59,8 @@ class ProcessSettings(_Strict):
     batch_duration_ms: int = Field(1000, ge=1)
     max_workers: int = Field(8, ge=1)
     sync: bool = False
+    #: Batches form per bucket (a stable hash of the partition key) and subtask.
+    buckets: int = Field(16, ge=1)
 
 
 class EventTimeSettings(_Strict):

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pyflink.common import Duration, Row, Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
 
-from evgen.runtime.operators import ADMITTED_TYPE, AdmitFunction, BatchSettings, MiniBatchFunction, error_tag, record_type
+from evgen.runtime.operators import (
+    ADMITTED_TYPE,
+    AdmitFunction,
+    BatchSettings,
+    MiniBatchFunction,
+    bucket_of,
+    error_tag,
+    record_type,
+)
 from evgen.runtime.status import read_status
 
 if TYPE_CHECKING:
@@ -70,8 +78,12 @@ class _EventTime(TimestampAssigner):
         return ts if ts is not None else record_timestamp
 
 
-def _key_of(row: Row) -> str:
-    return row[0]
+@dataclass(frozen=True)
+class _Bucket:
+    buckets: int
+
+    def __call__(self, row: Row) -> int:
+        return bucket_of(row[0], self.buckets)
 
 
 def build_graph(stream: Stream, env: Any, status_dir: str | None) -> None:
@@ -97,7 +109,7 @@ def build_graph(stream: Stream, env: Any, status_dir: str | None) -> None:
     batch = stream.batch or BatchSettings()
     resources = tuple(_configured(r, job.config.http) for r in stream.resources)
     results = (
-        admitted.key_by(_key_of, key_type=Types.STRING())
+        admitted.key_by(_Bucket(batch.buckets * job.config.flink.parallelism), key_type=Types.INT())
         .process(
             MiniBatchFunction(chain, batch, sink_records, error_records, status_dir, resources),
             output_type=record_type(sink_records),
@@ -144,21 +156,31 @@ def execute_on_flink(stream: Stream, *, out: TextIO | None = None) -> RunResult:
         status = "RUNNING"
         last_line = 0.0
         while True:
-            status = client.get_job_status().result().name
-            if status in ("FINISHED", "FAILED", "CANCELED"):
+            status = _job_status(client)
+            if status in ("FINISHED", "FAILED", "CANCELED", "TERMINATED"):
                 break
             now = time.monotonic()
             if live and now - last_line >= 1.0:
                 _live_line(read_status(status_dir), now - started, out)
                 last_line = now
             time.sleep(POLL_INTERVAL_S)
-        if status != "FINISHED":
-            client.get_job_execution_result().result()  # raises with Flink's cause
+        client.get_job_execution_result().result()  # raises with Flink's cause if the job failed
+        status = "FINISHED" if status == "TERMINATED" else status
         counts = read_status(status_dir)
     result = RunResult(counts=counts, elapsed_s=time.monotonic() - started, status=status)
     if live:
         out.write(("\r\033[K" if out.isatty() else "") + result.summary() + "\n")
     return result
+
+
+def _job_status(client: Any) -> str:
+    """The job's status; ``TERMINATED`` once the local mini-cluster has shut down."""
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        return client.get_job_status().result().name
+    except Py4JJavaError:
+        return "TERMINATED"
 
 
 def _live_line(counts: Counter[str], elapsed: float, out: TextIO) -> None:

@@ -13,12 +13,14 @@ Errors leave through a side output to the error sink.
 from __future__ import annotations
 
 import time
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
+from pyflink.datastream.state import ListStateDescriptor
 from pyflink.datastream.time_domain import TimeDomain
 
 from evgen.connectors.base import sink_record_type
@@ -49,15 +51,13 @@ class BatchSettings:
     batch_duration_ms: int = 1000
     max_workers: int = 8
     sync: bool = False
+    buckets: int = 16
 
     def __post_init__(self) -> None:
         from evgen.errors import ConfigError
 
-        if self.batch_size < 1 or self.batch_duration_ms < 1 or self.max_workers < 1:
-            raise ConfigError(
-                f"batch_size, batch_duration_ms and max_workers must be >= 1 "
-                f"(got {self.batch_size}, {self.batch_duration_ms}, {self.max_workers})"
-            )
+        if min(self.batch_size, self.batch_duration_ms, self.max_workers, self.buckets) < 1:
+            raise ConfigError(f"batch settings must all be >= 1 (got {self})")
 
 
 class _Emitting:
@@ -109,7 +109,15 @@ class AdmitFunction(_Emitting, ProcessFunction):
 
 
 class MiniBatchFunction(_Emitting, KeyedProcessFunction):
-    """Run the process steps in a thread pool, in count/time-triggered mini-batches."""
+    """Run the process steps in a thread pool, in count/time-triggered mini-batches.
+
+    The stream is keyed by *bucket* (a stable hash of the partition key), so all
+    events with one partition key share a bucket and leave in input order. Each
+    bucket's pending inputs live in Flink keyed state until their results are
+    emitted: a checkpoint taken mid-batch holds them, and after a restore the
+    bucket's (also checkpointed) timer re-runs them — at-least-once, nothing lost.
+    Work is submitted to the pool as it arrives, so concurrency spans buckets.
+    """
 
     def __init__(
         self,
@@ -124,8 +132,9 @@ class MiniBatchFunction(_Emitting, KeyedProcessFunction):
         self.settings = settings
         self.resources = resources
         self._pool: ThreadPoolExecutor | None = None
-        self._batch: list[Future[tuple[Completed, float]]] = []
-        self._deadline = 0
+        self._pending: dict[int, list[Future[tuple[Completed, float]]]] = {}
+        self._deadlines: dict[int, int] = {}
+        self._state: Any = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._open_status(runtime_context, "process")
@@ -133,7 +142,9 @@ class MiniBatchFunction(_Emitting, KeyedProcessFunction):
             resource.open(self.settings.max_workers)
         if not self.settings.sync:
             self._pool = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="evgen-process")
-        self._batch = []
+            self._state = runtime_context.get_list_state(ListStateDescriptor("evgen-pending", Types.STRING()))
+        self._pending = {}
+        self._deadlines = {}
 
     def close(self) -> None:
         if self._pool is not None:
@@ -148,29 +159,49 @@ class MiniBatchFunction(_Emitting, KeyedProcessFunction):
         result = self.chain.complete(raw)
         return result, (time.perf_counter() - start) * 1000.0
 
+    def _submit(self, raw: str) -> Future[tuple[Completed, float]]:
+        assert self._pool is not None
+        return self._pool.submit(self._timed_complete, raw)
+
+    def _bucket(self, bucket: int) -> list[Future[tuple[Completed, float]]]:
+        """The bucket's in-flight work; after a restore, re-submitted from keyed state."""
+        pending = self._pending.get(bucket)
+        if pending is None:
+            pending = self._pending[bucket] = [self._submit(raw) for raw in self._state.get() or ()]
+        return pending
+
     def process_element(self, value: Row, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+        raw = value[1]
         if self._pool is None:
-            yield from self._emit(*self._timed_complete(value[1]))
+            yield from self._emit(*self._timed_complete(raw))
             return
-        self._batch.append(self._pool.submit(self._timed_complete, value[1]))
-        if len(self._batch) == 1:
+        bucket = ctx.get_current_key()
+        pending = self._bucket(bucket)
+        pending.append(self._submit(raw))
+        self._state.add(raw)
+        if len(pending) == 1:
             timers = ctx.timer_service()
-            self._deadline = timers.current_processing_time() + self.settings.batch_duration_ms
-            timers.register_processing_time_timer(self._deadline)
+            deadline = timers.current_processing_time() + self.settings.batch_duration_ms
+            self._deadlines[bucket] = deadline
+            timers.register_processing_time_timer(deadline)
             timers.register_event_time_timer(END_OF_INPUT)
-        if len(self._batch) >= self.settings.batch_size:
-            yield from self._flush()
+        if len(pending) >= self.settings.batch_size:
+            yield from self._flush(bucket)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
-        if self._batch and (ctx.time_domain() == TimeDomain.EVENT_TIME or timestamp >= self._deadline):
-            yield from self._flush()
+        bucket = ctx.get_current_key()
+        due = ctx.time_domain() == TimeDomain.EVENT_TIME or timestamp >= self._deadlines.get(bucket, 0)
+        if due and self._bucket(bucket):
+            yield from self._flush(bucket)
 
-    def _flush(self) -> Iterator[Any]:
-        batch, self._batch = self._batch, []
+    def _flush(self, bucket: int) -> Iterator[Any]:
+        batch = self._pending.pop(bucket, [])
+        self._deadlines.pop(bucket, None)
         assert self.status is not None
         self.status.observe_batch(len(batch))
         for future in batch:
             yield from self._emit(*future.result())
+        self._state.clear()
         self.status.maybe_flush()
 
     def _emit(self, result: Completed, latency_ms: float) -> Iterator[Any]:
@@ -185,3 +216,8 @@ class MiniBatchFunction(_Emitting, KeyedProcessFunction):
             for key, value, ts in result.outputs:
                 self.status.count("out")
                 yield Row(key, value, ts) if self.records else value
+
+
+def bucket_of(key: str, buckets: int) -> int:
+    """A stable bucket for a partition key (same in every process and run)."""
+    return zlib.crc32(key.encode("utf-8")) % buckets

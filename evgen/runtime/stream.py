@@ -77,6 +77,8 @@ class Stream:
         ``fn`` returns one event, or yields 0..N (a generator). Returning None is
         an error event. Functions asking for a ``requests.Session`` get a pooled one.
         """
+        if self.batch is not None and (batch_size or batch_duration_ms or max_workers or sync is not None):
+            raise ContractError("batch settings belong to the first process step; later steps run in its batches")
         fn, resources = _inject(fn)
         step = Step.process(fn, name)
         contract.check_accepts(fn, self.flowing, f"process({step.name})")
@@ -86,6 +88,7 @@ class Stream:
             batch_duration_ms=batch_duration_ms or defaults.batch_duration_ms,
             max_workers=max_workers or defaults.max_workers,
             sync=defaults.sync if sync is None else sync,
+            buckets=defaults.buckets,
         )
         return replace(
             self,
