@@ -66,7 +66,7 @@ class ProcessSettings(_Strict):
 class EventTimeSettings(_Strict):
     """Event time from ``dt``: bounded out-of-orderness and source idleness."""
 
-    enabled: bool = True
+    enabled: bool = False
     max_out_of_orderness_ms: int = Field(0, ge=0)
     idleness_ms: int | None = Field(None, ge=1)
 

@@ -13,56 +13,21 @@ user outputs into normalized JSON valid against the stream's schema.
 
 from __future__ import annotations
 
-import json
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from pydantic import BaseModel
+import pydantic_core
+from pydantic import BaseModel, ValidationError
 
 from evgen.runtime.errorevents import utc_now_iso
 
 
 def encode_json(value: Any) -> str:
     """Compact JSON, UTF-8 kept as is (what every sink writes)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _attribute_path(model: type[BaseModel], dotted: str) -> tuple[str, ...]:
-    """Map a JSON path such as ``page.page_id`` to the model's attribute names."""
-    names: list[str] = []
-    current: Any = model
-    for part in dotted.split("."):
-        fields = getattr(current, "model_fields", None)
-        if fields is None:
-            raise KeyError(dotted)
-        for name, info in fields.items():
-            if part in (name, info.alias):
-                names.append(name)
-                current = info.annotation
-                current = _unwrap_optional(current)
-                break
-        else:
-            raise KeyError(dotted)
-    return tuple(names)
-
-
-def _unwrap_optional(annotation: Any) -> Any:
-    args = getattr(annotation, "__args__", None)
-    if args:
-        non_none = [a for a in args if a is not type(None)]
-        if len(non_none) == 1:
-            return non_none[0]
-    return annotation
-
-
-def _get_path(obj: Any, path: tuple[str, ...]) -> Any:
-    for name in path:
-        if obj is None:
-            return None
-        obj = getattr(obj, name, None) if not isinstance(obj, Mapping) else obj.get(name)
-    return obj
+    return pydantic_core.to_json(value).decode("utf-8")
 
 
 def _get_json_path(obj: Mapping[str, Any], dotted: str) -> Any:
@@ -99,10 +64,6 @@ class EventCodec:
         """Parse and validate ``raw`` (raises pydantic ``ValidationError``)."""
         return self.model.model_validate_json(raw)
 
-    def key_getters(self) -> dict[str, tuple[str, ...]]:
-        """Attribute paths of the stream's message key fields on the model."""
-        return {name: _attribute_path(self.model, path) for name, path in self.key_fields.items()}
-
     def key_of_dict(self, event: Mapping[str, Any]) -> str | None:
         """The message key of a JSON-shaped event, as compact JSON (None without key fields)."""
         if not self.key_fields:
@@ -117,7 +78,7 @@ class EventCodec:
         result is not a valid event of this stream.
         """
         if isinstance(event, BaseModel):
-            data = event.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
+            data = event.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True, warnings=False)
         elif isinstance(event, Mapping):
             data = dict(event)
         else:
@@ -131,7 +92,12 @@ class EventCodec:
         self.model.__pydantic_validator__.validate_python(data)
         return data
 
-    def event_time_ms(self, event: Mapping[str, Any]) -> int | None:
+    def encode(self, event: Mapping[str, Any]) -> str:
+        """The normalized event as compact JSON."""
+        return encode_json(event)
+
+    @staticmethod
+    def event_time_ms(event: Mapping[str, Any]) -> int | None:
         """Event time of a JSON-shaped event: ``dt``, else ``meta.dt``."""
         ts = to_epoch_ms(event.get("dt"))
         if ts is None:
@@ -140,4 +106,47 @@ class EventCodec:
         return ts
 
 
-KeyFn = Callable[[BaseModel], Any]
+
+@dataclass(frozen=True)
+class Router:
+    """Assigns each raw input a bucket (stable hash of its partition key) and event time.
+
+    Events with one partition key share a bucket, so they are processed in order.
+    With one bucket and no event time, inputs are not even parsed here.
+
+        >>> Router(buckets=1)('{"a": 1}')
+        (0, '{"a": 1}', None)
+    """
+
+    buckets: int
+    key_fields: Mapping[str, str] = field(default_factory=dict)
+    partition_key: Callable[[Any], Any] | None = None
+    source: EventCodec | None = None
+    event_time: bool = False
+
+    def __call__(self, raw: str) -> tuple[int, str, int | None]:
+        if self.buckets == 1 and not self.event_time:
+            return 0, raw, None
+        try:
+            event = pydantic_core.from_json(raw)
+        except ValueError:
+            return 0, raw, None  # the process step turns it into an error event
+        if not isinstance(event, dict):
+            return 0, raw, None
+        ts = EventCodec.event_time_ms(event) if self.event_time else None  # type: ignore[arg-type]
+        return self.bucket(event, raw), raw, ts
+
+    def bucket(self, event: dict[str, Any], raw: str) -> int:
+        if self.buckets == 1:
+            return 0
+        if self.partition_key is not None and self.source is not None:
+            try:
+                value = self.partition_key(self.source.decode(raw))
+            except (ValidationError, Exception):
+                return 0
+            key = value if isinstance(value, str) else encode_json(value)
+        elif self.key_fields:
+            key = encode_json({name: _get_json_path(event, path) for name, path in self.key_fields.items()})
+        else:
+            return zlib.crc32(raw.encode("utf-8")) % self.buckets
+        return zlib.crc32(key.encode("utf-8")) % self.buckets

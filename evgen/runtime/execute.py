@@ -1,9 +1,10 @@
 """Building the Flink job graph for a :class:`~evgen.runtime.stream.Stream` and
 running it on the local mini-cluster, with a live status line and a summary.
 
-    source ─> admit (decode, validate, canary/filters, key) ─> key_by
-           ─> mini-batch process (thread pool) ─> sink
-    admit/process errors (side output) ─────────────────────> error sink
+    source ─> route (bucket of the partition key, event time) ─> key_by(bucket)
+           ─> mini-batch process: decode, validate, canary, filters, process,
+              normalize, validate (thread pool) ─> sink
+                                   └─ errors (side output) ─> error sink
 """
 
 from __future__ import annotations
@@ -18,15 +19,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pyflink.common import Duration, Row, Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
 
-from evgen.runtime.operators import (
-    ADMITTED_TYPE,
-    AdmitFunction,
-    BatchSettings,
-    MiniBatchFunction,
-    bucket_of,
-    error_tag,
-    record_type,
-)
+from evgen.runtime.events import Router
+from evgen.runtime.operators import ROUTED_TYPE, BatchSettings, MiniBatchFunction, error_tag, record_type
 from evgen.runtime.status import read_status
 
 if TYPE_CHECKING:
@@ -78,45 +72,53 @@ class _EventTime(TimestampAssigner):
         return ts if ts is not None else record_timestamp
 
 
-@dataclass(frozen=True)
-class _Bucket:
-    buckets: int
+def _bucket_of(row: Row) -> int:
+    return row[0]
 
-    def __call__(self, row: Row) -> int:
-        return bucket_of(row[0], self.buckets)
+
+@dataclass(frozen=True)
+class _Route:
+    router: Router
+
+    def __call__(self, raw: str) -> Row:
+        return Row(*self.router(raw))
 
 
 def build_graph(stream: Stream, env: Any, status_dir: str | None) -> None:
     """Attach the job's operators to ``env``."""
     job = stream.job
     chain = stream.chain()
+    batch = stream.batch or BatchSettings()
     sink_records = job.sink.connector.wants_records
     error_records = job.error_sink.connector.wants_records
-    tag = error_tag(error_records)
-
-    raw = job.source.connector.read(env, job.source.endpoint)
-    admitted = raw.process(
-        AdmitFunction(chain, sink_records, error_records, status_dir), output_type=ADMITTED_TYPE
-    ).name("evgen:admit")
+    parallelism = job.config.flink.parallelism
     event_time = job.config.event_time
+    router = Router(
+        buckets=1 if parallelism == 1 else batch.buckets * parallelism,
+        key_fields=job.source.codec.key_fields,
+        partition_key=stream.partition_key,
+        source=job.source.codec,
+        event_time=event_time.enabled,
+    )
+
+    routed = job.source.connector.read(env, job.source.endpoint).map(_Route(router), output_type=ROUTED_TYPE).name("evgen:route")
     if event_time.enabled:
         strategy = WatermarkStrategy.for_bounded_out_of_orderness(
             Duration.of_millis(event_time.max_out_of_orderness_ms)
         ).with_timestamp_assigner(_EventTime())
         if event_time.idleness_ms:
             strategy = strategy.with_idleness(Duration.of_millis(event_time.idleness_ms))
-        admitted = admitted.assign_timestamps_and_watermarks(strategy)
-    batch = stream.batch or BatchSettings()
+        routed = routed.assign_timestamps_and_watermarks(strategy)
     resources = tuple(_configured(r, job.config.http) for r in stream.resources)
     results = (
-        admitted.key_by(_Bucket(batch.buckets * job.config.flink.parallelism), key_type=Types.INT())
+        routed.key_by(_bucket_of, key_type=Types.INT())
         .process(
             MiniBatchFunction(chain, batch, sink_records, error_records, status_dir, resources),
             output_type=record_type(sink_records),
         )
         .name("evgen:process")
     )
-    errors = admitted.get_side_output(tag).union(results.get_side_output(tag))
+    errors = results.get_side_output(error_tag(error_records))
     job.sink.connector.write(results, job.sink.endpoint)
     job.error_sink.connector.write(errors, job.error_sink.endpoint)
 

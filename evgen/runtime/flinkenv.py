@@ -20,7 +20,10 @@ from evgen.runtime.config import FlinkSettings
 
 def python_path(job_dir: Path) -> str:
     """PYTHONPATH for Flink's Python workers: the job dir, then this interpreter's path."""
-    entries = [str(job_dir.resolve())] + [p for p in sys.path if p and Path(p).is_dir()]
+    # evgen's own root first: an editable install is an import hook, which the
+    # embedded interpreter (it does not run this venv's site/.pth files) lacks.
+    evgen_root = str(Path(__file__).resolve().parents[2])
+    entries = [str(job_dir.resolve()), evgen_root] + [p for p in sys.path if p and Path(p).is_dir()]
     seen: dict[str, None] = {}
     for entry in entries + os.environ.get("PYTHONPATH", "").split(os.pathsep):
         if entry:

@@ -1,37 +1,44 @@
-"""The two Flink functions every evgen job runs.
+"""The mini-batching Flink function every evgen job runs.
 
-``AdmitFunction`` (a ProcessFunction chained after the source) decodes and
-validates inputs, drops canaries, applies early filters and computes the
-partition key. ``MiniBatchFunction`` (a KeyedProcessFunction) submits each
-admitted event to a thread pool local to the operator and emits the results of a
-batch, in input order, when ``batch_size`` events are in or
-``batch_duration_ms`` has passed — the eventutilities design. At most one batch
-is in flight, so memory is bounded and Flink's backpressure reaches the source.
-Errors leave through a side output to the error sink.
+``MiniBatchFunction`` is a KeyedProcessFunction over *buckets* (a stable hash
+of the partition key, see :class:`~evgen.runtime.events.Router`). It collects a
+bucket's inputs and, when ``batch_size`` are in or ``batch_duration_ms`` has
+passed, runs them through the :class:`~evgen.runtime.chain.EventChain` on a
+thread pool local to the operator — one contiguous slice per worker — and emits
+the results in input order (the eventutilities design). Errors leave through a
+side output to the error sink.
+
+Pending inputs live in Flink keyed state until their results are emitted, so a
+checkpoint taken mid-batch holds them; after a restore the bucket's (also
+checkpointed) timer runs them again: at-least-once, nothing lost. A far-future
+event-time timer flushes every bucket on the final watermark of a bounded input
+(pending processing-time timers are dropped there). At most ``buckets ×
+batch_size`` inputs wait per subtask, so memory is bounded and Flink's
+backpressure reaches the source.
 """
 
 from __future__ import annotations
 
 import time
-import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from pyflink.common import Row, Types
-from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
+from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
 from pyflink.datastream.state import ListStateDescriptor
 from pyflink.datastream.time_domain import TimeDomain
 
 from evgen.connectors.base import sink_record_type
-from evgen.runtime.chain import Admitted, Completed, EventChain, Rejected
+from evgen.errors import ConfigError
+from evgen.runtime.chain import Completed, EventChain
 from evgen.runtime.events import encode_json, to_epoch_ms
 from evgen.runtime.status import OperatorStatus
 
-#: An event-time timer this late fires only on the final watermark, at the end of a bounded input.
-END_OF_INPUT = 2**63 - 2
+#: An event-time timer this late fires only on the final watermark of a bounded input.
+END_OF_INPUT = 2**62
 
-ADMITTED_TYPE = Types.ROW_NAMED(["key", "raw", "ts"], [Types.STRING(), Types.STRING(), Types.LONG()])
+ROUTED_TYPE = Types.ROW_NAMED(["bucket", "raw", "ts"], [Types.INT(), Types.STRING(), Types.LONG()])
 
 
 def record_type(records: bool) -> Any:
@@ -45,7 +52,7 @@ def error_tag(records: bool) -> OutputTag:
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """Mini-batch triggers and the worker pool of a ``process`` step."""
+    """Mini-batch triggers and the worker pool of a job's ``process`` steps."""
 
     batch_size: int = 100
     batch_duration_ms: int = 1000
@@ -54,70 +61,21 @@ class BatchSettings:
     buckets: int = 16
 
     def __post_init__(self) -> None:
-        from evgen.errors import ConfigError
-
         if min(self.batch_size, self.batch_duration_ms, self.max_workers, self.buckets) < 1:
             raise ConfigError(f"batch settings must all be >= 1 (got {self})")
 
 
-class _Emitting:
-    """Shared output plumbing: turn outcomes into sink records / error records."""
-
-    def __init__(self, chain: EventChain, records: bool, error_records: bool, status_dir: str | None):
-        self.chain = chain
-        self.records = records
-        self.error_records = error_records
-        self.errors_tag = error_tag(error_records)
-        self.status_dir = status_dir
-        self.status: OperatorStatus | None = None
-
-    def _open_status(self, runtime_context: RuntimeContext, operator: str) -> None:
-        self.status = OperatorStatus(
-            self.status_dir, operator, runtime_context.get_index_of_this_subtask(), runtime_context.get_metrics_group()
-        )
-
-    def _error(self, event: dict[str, Any]) -> tuple[OutputTag, Any]:
-        assert self.status is not None
-        self.status.count(f"error.{event['error_type']}")
-        value = encode_json(event)
-        if self.error_records:
-            return self.errors_tag, Row(None, value, to_epoch_ms(event["dt"]))
-        return self.errors_tag, value
+def subtask_index(runtime_context: RuntimeContext) -> int:
+    """This subtask's index. PyFlink 2.2's thread-mode context calls a Java method that
+    Flink 2 moved to ``getTaskInfo()``; go there directly when needed."""
+    try:
+        return runtime_context.get_index_of_this_subtask()
+    except AttributeError:
+        return int(runtime_context._runtime_context.getTaskInfo().getIndexOfThisSubtask())  # type: ignore[attr-defined]
 
 
-class AdmitFunction(_Emitting, ProcessFunction):
-    """Decode, validate, filter and key every input (see :meth:`EventChain.admit`)."""
-
-    def open(self, runtime_context: RuntimeContext) -> None:
-        self._open_status(runtime_context, "admit")
-
-    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
-        assert self.status is not None
-        self.status.count("in")
-        result = self.chain.admit(value)
-        if isinstance(result, Admitted):
-            yield Row(result.key, result.raw, result.ts)
-        elif isinstance(result, Rejected):
-            yield self._error(result.error)
-        else:
-            self.status.count(f"filtered.{result.reason}")
-        self.status.maybe_flush()
-
-    def close(self) -> None:
-        if self.status is not None:
-            self.status.flush()
-
-
-class MiniBatchFunction(_Emitting, KeyedProcessFunction):
-    """Run the process steps in a thread pool, in count/time-triggered mini-batches.
-
-    The stream is keyed by *bucket* (a stable hash of the partition key), so all
-    events with one partition key share a bucket and leave in input order. Each
-    bucket's pending inputs live in Flink keyed state until their results are
-    emitted: a checkpoint taken mid-batch holds them, and after a restore the
-    bucket's (also checkpointed) timer re-runs them — at-least-once, nothing lost.
-    Work is submitted to the pool as it arrives, so concurrency spans buckets.
-    """
+class MiniBatchFunction(KeyedProcessFunction):
+    """Run the chain over count/time-triggered mini-batches on a thread pool."""
 
     def __init__(
         self,
@@ -128,56 +86,49 @@ class MiniBatchFunction(_Emitting, KeyedProcessFunction):
         status_dir: str | None,
         resources: tuple[Any, ...] = (),
     ):
-        _Emitting.__init__(self, chain, records, error_records, status_dir)
+        self.chain = chain
         self.settings = settings
+        self.records = records
+        self.error_records = error_records
+        self.errors_tag = error_tag(error_records)
+        self.status_dir = status_dir
         self.resources = resources
+        self.status: OperatorStatus | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: dict[int, list[Future[tuple[Completed, float]]]] = {}
+        self._pending: dict[int, list[str]] = {}
         self._deadlines: dict[int, int] = {}
         self._state: Any = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self._open_status(runtime_context, "process")
+        self.status = OperatorStatus(
+            self.status_dir, "process", subtask_index(runtime_context), runtime_context.get_metrics_group()
+        )
         for resource in self.resources:
             resource.open(self.settings.max_workers)
-        if not self.settings.sync:
+        if not self.settings.sync and self.settings.max_workers > 1:
             self._pool = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="evgen-process")
-            self._state = runtime_context.get_list_state(ListStateDescriptor("evgen-pending", Types.STRING()))
+        self._state = runtime_context.get_list_state(ListStateDescriptor("evgen-pending", Types.STRING()))
         self._pending = {}
         self._deadlines = {}
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=False)
+            self._pool.shutdown(wait=True)
         for resource in self.resources:
             resource.close()
         if self.status is not None:
             self.status.flush()
 
-    def _timed_complete(self, raw: str) -> tuple[Completed, float]:
-        start = time.perf_counter()
-        result = self.chain.complete(raw)
-        return result, (time.perf_counter() - start) * 1000.0
-
-    def _submit(self, raw: str) -> Future[tuple[Completed, float]]:
-        assert self._pool is not None
-        return self._pool.submit(self._timed_complete, raw)
-
-    def _bucket(self, bucket: int) -> list[Future[tuple[Completed, float]]]:
-        """The bucket's in-flight work; after a restore, re-submitted from keyed state."""
-        pending = self._pending.get(bucket)
-        if pending is None:
-            pending = self._pending[bucket] = [self._submit(raw) for raw in self._state.get() or ()]
-        return pending
-
     def process_element(self, value: Row, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+        assert self.status is not None
+        self.status.count("in")
         raw = value[1]
-        if self._pool is None:
-            yield from self._emit(*self._timed_complete(raw))
+        if self.settings.sync:
+            yield from self._emit([self._run_one(raw)])
             return
         bucket = ctx.get_current_key()
         pending = self._bucket(bucket)
-        pending.append(self._submit(raw))
+        pending.append(raw)
         self._state.add(raw)
         if len(pending) == 1:
             timers = ctx.timer_service()
@@ -194,30 +145,51 @@ class MiniBatchFunction(_Emitting, KeyedProcessFunction):
         if due and self._bucket(bucket):
             yield from self._flush(bucket)
 
+    def _bucket(self, bucket: int) -> list[str]:
+        """The bucket's pending inputs; after a restore, reloaded from keyed state."""
+        pending = self._pending.get(bucket)
+        if pending is None:
+            pending = self._pending[bucket] = list(self._state.get() or ())
+        return pending
+
     def _flush(self, bucket: int) -> Iterator[Any]:
         batch = self._pending.pop(bucket, [])
         self._deadlines.pop(bucket, None)
         assert self.status is not None
         self.status.observe_batch(len(batch))
-        for future in batch:
-            yield from self._emit(*future.result())
+        yield from self._emit(self._run_batch(batch))
         self._state.clear()
         self.status.maybe_flush()
 
-    def _emit(self, result: Completed, latency_ms: float) -> Iterator[Any]:
-        assert self.status is not None
-        self.status.observe_latency(latency_ms)
-        if result.error is not None:
-            yield self._error(result.error)
-        elif result.dropped is not None:
-            self.status.count(f"filtered.{result.dropped}")
-        else:
-            self.status.count("completed")
-            for key, value, ts in result.outputs:
-                self.status.count("out")
-                yield Row(key, value, ts) if self.records else value
+    def _run_one(self, raw: str) -> tuple[Completed, float]:
+        start = time.perf_counter()
+        result = self.chain.complete(raw)
+        return result, (time.perf_counter() - start) * 1000.0
 
+    def _run_slice(self, raws: list[str]) -> list[tuple[Completed, float]]:
+        return [self._run_one(raw) for raw in raws]
 
-def bucket_of(key: str, buckets: int) -> int:
-    """A stable bucket for a partition key (same in every process and run)."""
-    return zlib.crc32(key.encode("utf-8")) % buckets
+    def _run_batch(self, batch: list[str]) -> list[tuple[Completed, float]]:
+        """Results in input order; one contiguous slice of the batch per worker."""
+        if self._pool is None or len(batch) == 1:
+            return self._run_slice(batch)
+        size = -(-len(batch) // self.settings.max_workers)
+        slices = [batch[i : i + size] for i in range(0, len(batch), size)]
+        return [result for part in self._pool.map(self._run_slice, slices) for result in part]
+
+    def _emit(self, results: list[tuple[Completed, float]]) -> Iterator[Any]:
+        status = self.status
+        assert status is not None
+        for result, latency_ms in results:
+            status.observe_latency(latency_ms)
+            if result.error is not None:
+                status.count(f"error.{result.error['error_type']}")
+                value = encode_json(result.error)
+                yield self.errors_tag, (Row(None, value, to_epoch_ms(result.error["dt"])) if self.error_records else value)
+            elif result.dropped is not None:
+                status.count(f"filtered.{result.dropped}")
+            else:
+                status.count("completed")
+                for key, value, ts in result.outputs:
+                    status.count("out")
+                    yield Row(key, value, ts) if self.records else value

@@ -34,17 +34,28 @@ class OperatorStatus:
         self._path = Path(status_dir) / f"{operator}-{subtask}.json" if status_dir else None
         self._group = metric_group.add_group("evgen").add_group(operator) if metric_group is not None else None
         self._counters: dict[str, Any] = {}
+        self._published: Counter[str] = Counter()
         self._batch_dist = self._group.distribution("batch_size") if self._group is not None else None
-        self._latency_dist = self._group.distribution("latency_ms") if self._group is not None else None
+        if self._group is not None:
+            self._group.gauge("latency_ms_avg", lambda: int(self.latency_ms_total / max(1, self.counts["in"])))
+            self._group.gauge("latency_ms_max", lambda: int(self.latency_ms_max))
         self._last_flush = time.monotonic()
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
-        if self._group is not None:
-            counter = self._counters.get(name)
-            if counter is None:
-                counter = self._counters[name] = self._group.counter(name.replace(".", "_"))
-            counter.inc(n)
+
+    def _publish(self) -> None:
+        """Push counts to Flink's counters (each inc is a JVM call, so once per flush)."""
+        if self._group is None:
+            return
+        for name, value in self.counts.items():
+            delta = value - self._published[name]
+            if delta:
+                counter = self._counters.get(name)
+                if counter is None:
+                    counter = self._counters[name] = self._group.counter(name.replace(".", "_"))
+                counter.inc(delta)
+                self._published[name] = value
 
     def observe_batch(self, size: int) -> None:
         self.batch_sizes[size] += 1
@@ -53,17 +64,17 @@ class OperatorStatus:
 
     def observe_latency(self, ms: float) -> None:
         self.latency_ms_total += ms
-        self.latency_ms_max = max(self.latency_ms_max, ms)
-        if self._latency_dist is not None:
-            self._latency_dist.update(int(ms))
+        if ms > self.latency_ms_max:
+            self.latency_ms_max = ms
 
     def maybe_flush(self) -> None:
-        if self._path is not None and time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
+        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
             self.flush()
 
     def flush(self) -> None:
-        """Write the counts now (atomically: readers never see half a file)."""
+        """Publish the counts now; write the status file atomically (never half a file)."""
         self._last_flush = time.monotonic()
+        self._publish()
         if self._path is None:
             return
         snapshot = {

@@ -111,7 +111,6 @@ class Stream:
             sink=self.job.sink.codec,
             errors=self.job.error_factory(),
             steps=self.steps,
-            partition_key=self.partition_key,
             drop_canary=self.job.config.drop_canary_events,
         )
 

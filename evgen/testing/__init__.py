@@ -11,6 +11,6 @@ Flink mini-cluster, with results of one shape so the same assertions apply.
             assert len(result.outputs) == result.inputs
 """
 
-from evgen.testing.harness import JobRun, run_in_process, run_on_flink
+from evgen.testing.harness import JobRun, run_in_process, run_on_flink, with_new_id
 
-__all__ = ["JobRun", "run_in_process", "run_on_flink"]
+__all__ = ["JobRun", "run_in_process", "run_on_flink", "with_new_id"]

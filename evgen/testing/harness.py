@@ -8,14 +8,14 @@ list of JSON strings / mappings) and return a :class:`JobRun`.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from evgen.connectors.file import read_json_lines
 from evgen.connectors.memory import STORE
-from evgen.runtime.chain import Admitted, Rejected
 from evgen.runtime.config import JobConfig, load_config, merge, parse_config
 from evgen.runtime.stream import Stream
 from evgen.runtime.job import Job
@@ -79,16 +79,10 @@ def run_in_process(
     try:
         for line in raw:
             run.counts["in"] += 1
-            admitted = chain.admit(line)
-            if isinstance(admitted, Rejected):
-                _error(run, admitted.error)
-                continue
-            if not isinstance(admitted, Admitted):
-                run.counts[f"filtered.{admitted.reason}"] += 1
-                continue
-            done = chain.complete(admitted.raw)
+            done = chain.complete(line)
             if done.error is not None:
-                _error(run, done.error)
+                run.counts[f"error.{done.error['error_type']}"] += 1
+                run.errors.append(done.error)
             elif done.dropped is not None:
                 run.counts[f"filtered.{done.dropped}"] += 1
             else:
@@ -108,11 +102,6 @@ def _http_settings(job: Job) -> Any:
     return HttpSettings.model_validate(job.config.http)
 
 
-def _error(run: JobRun, event: dict[str, Any]) -> None:
-    run.counts[f"error.{event['error_type']}"] += 1
-    run.errors.append(event)
-
-
 def run_on_flink(
     pipeline: Pipeline, *, job_dir: str | Path, events: Events, config: dict[str, Any] | None = None
 ) -> JobRun:
@@ -130,6 +119,12 @@ def run_on_flink(
     )
 
 
-def jsonl(events: Iterable[dict[str, Any]]) -> str:
-    """JSON lines of ``events`` (for writing fixtures)."""
-    return "".join(json.dumps(e) + "\n" for e in events)
+def with_new_id(event: dict[str, Any], **meta: Any) -> dict[str, Any]:
+    """A deep copy of ``event`` with a fresh ``meta.id`` (and any ``meta`` overrides).
+
+        >>> with_new_id({"meta": {"id": "a", "domain": "x"}}, domain="canary")["meta"]["domain"]
+        'canary'
+    """
+    out = json.loads(json.dumps(event))
+    out["meta"] = {**out.get("meta", {}), "id": str(uuid.uuid4()), **meta}
+    return out

@@ -1,0 +1,148 @@
+"""One pipeline exercising every outcome, run in-process and on the Flink
+mini-cluster with the same assertions: outputs, each error class, filters,
+canaries — and conservation (inputs = outputs + errors + filtered)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import pytest
+
+from evgen.errors import ContractError
+from evgen.runtime.job import Job
+from evgen.runtime.stream import Stream
+from evgen.testing import JobRun, run_in_process, run_on_flink
+
+from evgen.testing import with_new_id as fresh
+
+PIPELINE = '''
+from __future__ import annotations
+
+from evgen import Stream
+
+from .models import PageChange, PageContentChange
+
+
+def keep(event: PageChange) -> bool:
+    return not event.meta.id.startswith("skip-")
+
+
+def process(event: PageChange) -> PageContentChange:
+    tag = event.meta.id.split("-")[0]
+    out = PageContentChange.model_validate(event.model_dump(by_alias=True, exclude_unset=True))
+    if tag == "raise":
+        raise RuntimeError("boom " + event.meta.id)
+    if tag == "none":
+        return None  # type: ignore[return-value]
+    if tag == "invalid":
+        return out.model_copy(update={"wiki_id": 5})
+    if tag == "twice":
+        return [out, out.model_copy(update={"comment": "second"})]  # type: ignore[return-value]
+    return out
+
+
+def pipeline(stream: Stream) -> Stream:
+    return stream.filter(keep).process(process, batch_size=4, max_workers=3)
+'''
+
+TAGS = ["ok", "ok", "raise", "none", "invalid", "twice", "skip"]
+
+
+@pytest.fixture(scope="module")
+def outcomes(add_module: Any) -> Any:
+    return add_module("outcomes", PIPELINE)
+
+
+@pytest.fixture(scope="module")
+def inputs(valid_events: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for i, tag in enumerate(TAGS * 2):
+        event = fresh(valid_events[i % len(valid_events)])
+        event["meta"]["id"] = f"{tag}-{event['meta']['id']}"
+        lines.append(json.dumps(event))
+    lines.append(json.dumps(fresh(valid_events[0], domain="canary")))
+    lines.append('{"this is": not json')
+    lines.append(json.dumps({"$schema": "/mediawiki/page/change/1.1.0", "meta": {"stream": "x"}}))
+    return lines
+
+
+@pytest.fixture(scope="module")
+def error_validator(job_dir: Path) -> Any:
+    schema = json.loads((job_dir / "rt_job/models/rt_job_error.schema.json").read_text())
+    return fastjsonschema.compile(schema, formats={"uri-reference": r".*"})
+
+
+def _meta_id(raw: str) -> str:
+    try:
+        return json.loads(raw).get("meta", {}).get("id", "")
+    except ValueError:
+        return "<undecodable>"
+
+
+@pytest.mark.parametrize("runner", [run_in_process, pytest.param(run_on_flink, marks=pytest.mark.flink)])
+def test_every_outcome(runner: Any, job_dir: Path, outcomes: Any, inputs: list[str], error_validator: Any) -> None:
+    run: JobRun = runner(outcomes.pipeline, job_dir=job_dir, events=inputs)
+    ids = lambda tag: sorted(json.loads(l)["meta"]["id"] for l in inputs if f'"{tag}-' in l)  # noqa: E731
+
+    out_ids = sorted(o["meta"]["id"] for o in run.outputs)
+    assert out_ids == sorted(ids("ok") + ids("twice") * 2)
+    for output in run.outputs:
+        assert output["$schema"] == "/mediawiki/page/change/1.1.0"
+        assert output["meta"]["stream"] == "mediawiki.page_content_change.v1"
+
+    by_type = {t: sorted(_meta_id(e["raw_event"]) for e in run.errors_of(t)) for t in {e["error_type"] for e in run.errors}}
+    assert by_type.pop("RuntimeError") == ids("raise")
+    assert by_type.pop("none_returned") == ids("none")
+    assert by_type.pop("invalid_output") == ids("invalid")
+    assert by_type.pop("invalid_input") == [""]
+    assert by_type.pop("undecodable_input") == ["<undecodable>"]
+    assert by_type == {}
+
+    raws = {e["raw_event"] for e in run.errors}
+    assert '{"this is": not json' in raws  # undecodable input preserved as is
+    for error in run.errors:
+        error_validator(error)
+        assert error["raw_event"] in inputs
+        assert error["emitter_id"] == "rt_job" and error["meta"]["stream"] == "rt_job.error"
+    raise_error = run.errors_of("RuntimeError")[0]
+    assert "boom" in raise_error["message"] and 'raise RuntimeError("boom "' in raise_error["stack"]
+
+    assert run.counts["filtered.keep"] == len(ids("skip"))
+    assert run.counts["filtered.canary"] == 1
+    assert run.inputs == len(inputs) == run.counts["in"]
+    run.assert_conserved()
+
+
+def test_outputs_roundtrip_unchanged_fields(job_dir: Path, outcomes: Any, inputs: list[str]) -> None:
+    run = run_in_process(outcomes.pipeline, job_dir=job_dir, events=inputs)
+    originals = {json.loads(l)["meta"]["id"]: json.loads(l) for l in inputs if l.startswith("{\"") and '"ok-' in l}
+    checked = 0
+    for output in run.outputs:
+        original = originals.get(output["meta"]["id"])
+        if original is None:
+            continue
+        for key in original:
+            if key not in ("$schema", "meta"):
+                assert output[key] == original[key], key
+        checked += 1
+    assert checked == len(originals) > 0
+
+
+def test_contract_mismatch_fails_when_built(job_dir: Path, add_module: Any) -> None:
+    wrong = add_module("wrong", '''
+        from .models import PageChange, PageContentChange
+
+        def backwards(event: PageContentChange) -> PageChange:
+            raise AssertionError("never called")
+
+        def returns_source(event: PageChange) -> PageChange:
+            return event
+    ''')
+    stream = Stream(Job.load(job_dir))
+    with pytest.raises(ContractError, match=r"backwards takes PageContentChange but the stream carries PageChange"):
+        stream.process(wrong.backwards)
+    with pytest.raises(ContractError, match=r"returns PageChange but the sink expects PageContentChange"):
+        stream.process(wrong.returns_source).chain()
