@@ -33,3 +33,11 @@ class ConfigError(EvgenError):
 
 class ContractError(EvgenError):
     """A user function's signature does not fit the stream's models."""
+
+
+class DependencyError(EvgenError):
+    """A jar (or the development Kafka broker's classpath) cannot be fetched or verified."""
+
+
+class BrokerError(EvgenError):
+    """The development Kafka broker cannot be started, reached or used."""

@@ -36,11 +36,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from evgen.cli import jobs, run
+    from evgen.cli import dev, jobs, run
 
     cli.add_command(jobs.new_job)
     cli.add_command(jobs.regen)
     cli.add_command(run.run)
+    cli.add_command(dev.deps)
+    cli.add_command(dev.dev)
 
 
 _register()

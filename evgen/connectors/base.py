@@ -73,6 +73,10 @@ class Connector(ABC):
     def read(self, env: StreamExecutionEnvironment, endpoint: Endpoint) -> DataStream:
         """Return a DataStream of JSON strings (``Types.STRING()``)."""
 
+    def read_rows(self, env: StreamExecutionEnvironment, endpoint: Endpoint, schema: Mapping[str, Any]) -> DataStream:
+        """The Row data path: a DataStream of Rows decoded on the JVM (see :mod:`evgen.runtime.rows`)."""
+        raise ConfigError(f"{endpoint.role}: connector {self.name!r} has no Row data path (use flink.data_path: json)")
+
     @abstractmethod
     def write(self, records: DataStream, endpoint: Endpoint) -> None:
         """Attach a sink for ``records``: rows of :func:`sink_record_type`, or JSON
@@ -96,6 +100,12 @@ def get_connector(name: str) -> Connector:
     except KeyError:
         known = ", ".join(sorted(_REGISTRY))
         raise ConfigError(f"unknown connector {name!r} (known: {known})") from None
+
+
+def all_connectors() -> list[Connector]:
+    """Every registered connector (built-ins included), sorted by name."""
+    _load_builtin()
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 
 
 def _load_builtin() -> None:

@@ -14,6 +14,7 @@ options.
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,15 @@ def load_model(lock: Lock, locked: LockedStream, job_dir: Path) -> type[BaseMode
     return model
 
 
+def load_schema(lock: Lock, locked: LockedStream, job_dir: Path) -> dict[str, Any]:
+    """The resolved JSONSchema generated next to the stream's models."""
+    path = job_dir / lock.package / "models" / f"{locked.module}.schema.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read generated schema {path}: {e} (run `evgen regen`)") from None
+
+
 def bind_side(
     role: str,
     descriptor: SourceDescriptor | SinkDescriptor,
@@ -78,6 +88,7 @@ def bind_side(
         stream=locked.stream,
         schema_uri=locked.schema_uri,
         key_fields=dict(locked.config.message_key_fields or {}),
+        schema=load_schema(lock, locked, job_dir),
     )
     connector = get_connector(descriptor.connector)
     options = connector.parse_options(role, descriptor.options)

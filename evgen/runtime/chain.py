@@ -82,16 +82,16 @@ class EventChain:
     steps: tuple[Step, ...] = ()
     drop_canary: bool = True
 
-    def complete(self, raw: str) -> Completed:
-        """Decode, filter, process, normalize and encode one input.
+    def complete(self, raw: Any) -> Completed:
+        """Decode, filter, process, normalize and encode one input (JSON text or Row).
 
         All or nothing: if any step fails, no output of this input is kept and
-        the result is one error event carrying ``raw``.
+        the result is one error event carrying the input.
         """
         try:
             event = self.source.decode(raw)
         except ValidationError as e:
-            return Completed(error=self._input_error(raw, e))
+            return Completed(error=self._input_error(self.source.text(raw), e))
         if self.drop_canary and _is_canary(event):
             return Completed(dropped="canary")
         try:
@@ -102,9 +102,10 @@ class EventChain:
                     return Completed(dropped=step.name)
             return Completed(outputs=[self._finish(item) for item in items])
         except _Failure as f:
-            return Completed(error=self.errors.build(raw, error_type=f.error_type, message=str(f), exc=f.cause))
+            text = self.source.text(raw)
+            return Completed(error=self.errors.build(text, error_type=f.error_type, message=str(f), exc=f.cause))
         except Exception as e:  # user code
-            return Completed(error=self.errors.from_exception(raw, e))
+            return Completed(error=self.errors.from_exception(self.source.text(raw), e))
 
     def _input_error(self, raw: str, e: ValidationError) -> dict[str, Any]:
         errors = e.errors(include_url=False)

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 import pydantic_core
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from evgen.runtime.errorevents import utc_now_iso
 
@@ -59,10 +59,24 @@ class EventCodec:
     stream: str
     schema_uri: str
     key_fields: Mapping[str, str] = field(default_factory=dict)
+    #: The resolved JSONSchema; needed to read Flink Rows (the Row data path).
+    schema: Mapping[str, Any] | None = None
 
-    def decode(self, raw: str) -> BaseModel:
-        """Parse and validate ``raw`` (raises pydantic ``ValidationError``)."""
-        return self.model.model_validate_json(raw)
+    def decode(self, raw: Any) -> BaseModel:
+        """Parse and validate ``raw``, a JSON string or a Flink Row (raises ``ValidationError``)."""
+        if isinstance(raw, str):
+            return self.model.model_validate_json(raw)
+        return self.model.model_validate(self.row_to_dict(raw))
+
+    def row_to_dict(self, row: Any) -> dict[str, Any]:
+        from evgen.runtime.rows import from_row
+
+        assert self.schema is not None, "a Row input needs the stream's schema"
+        return from_row(row, self.schema)
+
+    def text(self, raw: Any) -> str:
+        """The input as JSON text (what error events keep as ``raw_event``)."""
+        return raw if isinstance(raw, str) else encode_json(self.row_to_dict(raw))
 
     def key_of_dict(self, event: Mapping[str, Any]) -> str | None:
         """The message key of a JSON-shaped event, as compact JSON (None without key fields)."""
@@ -124,29 +138,30 @@ class Router:
     source: EventCodec | None = None
     event_time: bool = False
 
-    def __call__(self, raw: str) -> tuple[int, str, int | None]:
+    def __call__(self, raw: Any) -> tuple[int, Any, int | None]:
+        """``(bucket, raw, event time)`` of a JSON string or a Flink Row."""
         if self.buckets == 1 and not self.event_time:
             return 0, raw, None
         try:
-            event = pydantic_core.from_json(raw)
+            event = pydantic_core.from_json(raw) if isinstance(raw, str) else self.source.row_to_dict(raw)  # type: ignore[union-attr]
         except ValueError:
             return 0, raw, None  # the process step turns it into an error event
         if not isinstance(event, dict):
             return 0, raw, None
-        ts = EventCodec.event_time_ms(event) if self.event_time else None  # type: ignore[arg-type]
-        return self.bucket(event, raw), raw, ts
+        ts = EventCodec.event_time_ms(event) if self.event_time else None
+        return self._bucket(event, raw), raw, ts
 
-    def bucket(self, event: dict[str, Any], raw: str) -> int:
+    def _bucket(self, event: dict[str, Any], raw: Any) -> int:
         if self.buckets == 1:
             return 0
         if self.partition_key is not None and self.source is not None:
             try:
                 value = self.partition_key(self.source.decode(raw))
-            except (ValidationError, Exception):
+            except Exception:  # invalid input or user code: the process step reports it
                 return 0
             key = value if isinstance(value, str) else encode_json(value)
         elif self.key_fields:
             key = encode_json({name: _get_json_path(event, path) for name, path in self.key_fields.items()})
         else:
-            return zlib.crc32(raw.encode("utf-8")) % self.buckets
+            key = encode_json(event)
         return zlib.crc32(key.encode("utf-8")) % self.buckets

@@ -16,11 +16,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+import pydantic_core
 from pyflink.common import Duration, Row, Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
 
 from evgen.runtime.events import Router
-from evgen.runtime.operators import ROUTED_TYPE, BatchSettings, MiniBatchFunction, error_tag, record_type
+from evgen.runtime.operators import (
+    BatchSettings,
+    MiniBatchFunction,
+    error_tag,
+    payload_type,
+    record_type,
+    routed_type,
+)
+from evgen.runtime.rows import row_type, to_row
 from evgen.runtime.status import read_status
 
 if TYPE_CHECKING:
@@ -84,8 +93,8 @@ class _Route:
         return Row(*self.router(raw))
 
 
-def build_graph(stream: Stream, env: Any, status_dir: str | None) -> None:
-    """Attach the job's operators to ``env``."""
+def build_graph(stream: Stream, env: Any, status_dir: str | None, *, attach_sink: bool = True) -> Any:
+    """Attach the job's operators to ``env``; return the DataStream of outputs."""
     job = stream.job
     chain = stream.chain()
     batch = stream.batch or BatchSettings()
@@ -101,7 +110,12 @@ def build_graph(stream: Stream, env: Any, status_dir: str | None) -> None:
         event_time=event_time.enabled,
     )
 
-    routed = job.source.connector.read(env, job.source.endpoint).map(_Route(router), output_type=ROUTED_TYPE).name("evgen:route")
+    row_schema = job.source.codec.schema if job.config.flink.data_path == "row" else None
+    if row_schema is not None:
+        source = job.source.connector.read_rows(env, job.source.endpoint, row_schema)
+    else:
+        source = job.source.connector.read(env, job.source.endpoint)
+    routed = source.map(_Route(router), output_type=routed_type(payload_type(row_schema))).name("evgen:route")
     if event_time.enabled:
         strategy = WatermarkStrategy.for_bounded_out_of_orderness(
             Duration.of_millis(event_time.max_out_of_orderness_ms)
@@ -113,14 +127,39 @@ def build_graph(stream: Stream, env: Any, status_dir: str | None) -> None:
     results = (
         routed.key_by(_bucket_of, key_type=Types.INT())
         .process(
-            MiniBatchFunction(chain, batch, sink_records, error_records, status_dir, resources),
+            MiniBatchFunction(chain, batch, sink_records, error_records, status_dir, resources, row_schema),
             output_type=record_type(sink_records),
         )
         .name("evgen:process")
     )
     errors = results.get_side_output(error_tag(error_records))
-    job.sink.connector.write(results, job.sink.endpoint)
+    if attach_sink:
+        job.sink.connector.write(results, job.sink.endpoint)
     job.error_sink.connector.write(errors, job.error_sink.endpoint)
+    return results
+
+
+@dataclass(frozen=True)
+class _ToRow:
+    schema: dict[str, Any]
+
+    def __call__(self, value: Any) -> Row:
+        return to_row(pydantic_core.from_json(value if isinstance(value, str) else value[1]), self.schema)
+
+
+def output_table(stream: Stream) -> Any:
+    """The outputs of ``stream`` as a Table of the sink schema's row type (see ``Stream.to_table``)."""
+    from pyflink.table import StreamTableEnvironment
+
+    from evgen.runtime.flinkenv import create_environment
+
+    job = stream.job
+    env = create_environment(job.config.flink, job.job_dir, _jars(stream))
+    t_env = StreamTableEnvironment.create(env)
+    results = build_graph(stream, env, None, attach_sink=False)
+    schema = job.sink.codec.schema or {}
+    rows = results.map(_ToRow(schema), output_type=row_type(schema)).name("evgen:to_row")
+    return t_env.from_data_stream(rows)
 
 
 def _configured(resource: Any, http_config: dict[str, Any]) -> Any:

@@ -38,7 +38,20 @@ from evgen.runtime.status import OperatorStatus
 #: An event-time timer this late fires only on the final watermark of a bounded input.
 END_OF_INPUT = 2**62
 
-ROUTED_TYPE = Types.ROW_NAMED(["bucket", "raw", "ts"], [Types.INT(), Types.STRING(), Types.LONG()])
+
+
+def payload_type(row_schema: dict[str, Any] | None) -> Any:
+    """Flink type of a job's inputs: JSON strings, or Rows of the source schema."""
+    if row_schema is None:
+        return Types.STRING()
+    from evgen.runtime.rows import row_type
+
+    return row_type(row_schema)
+
+
+def routed_type(payload: Any) -> Any:
+    """``Row(bucket, raw, ts)``: the input (JSON string or typed Row) with its bucket and time."""
+    return Types.ROW_NAMED(["bucket", "raw", "ts"], [Types.INT(), payload, Types.LONG()])
 
 
 def record_type(records: bool) -> Any:
@@ -85,8 +98,10 @@ class MiniBatchFunction(KeyedProcessFunction):
         error_records: bool,
         status_dir: str | None,
         resources: tuple[Any, ...] = (),
+        row_schema: dict[str, Any] | None = None,
     ):
         self.chain = chain
+        self.row_schema = row_schema  # inputs are Rows of this schema (the Row data path)
         self.settings = settings
         self.records = records
         self.error_records = error_records
@@ -95,7 +110,7 @@ class MiniBatchFunction(KeyedProcessFunction):
         self.resources = resources
         self.status: OperatorStatus | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: dict[int, list[str]] = {}
+        self._pending: dict[int, list[Any]] = {}
         self._deadlines: dict[int, int] = {}
         self._state: Any = None
 
@@ -107,7 +122,7 @@ class MiniBatchFunction(KeyedProcessFunction):
             resource.open(self.settings.max_workers)
         if not self.settings.sync and self.settings.max_workers > 1:
             self._pool = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="evgen-process")
-        self._state = runtime_context.get_list_state(ListStateDescriptor("evgen-pending", Types.STRING()))
+        self._state = runtime_context.get_list_state(ListStateDescriptor("evgen-pending", payload_type(self.row_schema)))
         self._pending = {}
         self._deadlines = {}
 

@@ -142,3 +142,28 @@ def _from_value(value: Any, schema: Schema, where: str) -> Any:
     if kind == "number" and isinstance(value, float) and value.is_integer():
         return value  # JSON-equal to the integer form
     return value
+
+
+def sql_type(schema: Schema, where: str = "$") -> str:
+    """The Flink SQL type of a JSONSchema node (same mapping as :func:`type_info`)."""
+    kind = _kind(schema, where)
+    simple = {"integer": "BIGINT", "number": "DOUBLE", "string": "STRING", "boolean": "BOOLEAN"}
+    if kind in simple:
+        return simple[kind]
+    if kind == "array":
+        return f"ARRAY<{sql_type(schema['items'], where + '[]')}>"
+    props = schema.get("properties")
+    if props:
+        return "ROW<" + ", ".join(f"{quote(n)} {sql_type(props[n], f'{where}.{n}')}" for n in sorted(props)) + ">"
+    return f"MAP<STRING, {sql_type(schema.get('additionalProperties') or {}, where + '.*')}>"
+
+
+def sql_columns(schema: Schema) -> str:
+    """Column definitions of an object schema for a ``CREATE TABLE`` (sorted names)."""
+    props = schema.get("properties") or {}
+    return ",\n  ".join(f"{quote(n)} {sql_type(props[n], '$.' + n)}" for n in sorted(props))
+
+
+def quote(name: str) -> str:
+    """A SQL identifier in back quotes (field names such as ``$schema`` or ``comment``)."""
+    return "`" + name.replace("`", "``") + "`"

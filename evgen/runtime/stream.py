@@ -120,11 +120,18 @@ class Stream:
 
         return execute_on_flink(self)
 
-    def to_table(self, t_env: Any) -> Any:
-        """The source events as a Flink ``Table`` with the schema's row type (Table API interop)."""
-        from evgen.runtime.rows import source_table
+    def to_table(self) -> Any:
+        """The pipeline's outputs as a Flink ``Table`` typed by the sink schema's row type.
 
-        return source_table(self, t_env)
+        Errors still go to the error sink. Query the table with the Table API or SQL
+        and run it through its environment (``table.execute()``, ``execute_insert``)::
+
+            table = stream.process(enrich).to_table()
+            for row in table.select(col("wiki_id")).execute().collect(): ...
+        """
+        from evgen.runtime.execute import output_table
+
+        return output_table(self)
 
 
 def _inject(fn: Callable[..., Any]) -> tuple[Callable[..., Any], tuple[Any, ...]]:

@@ -19,6 +19,7 @@ from evgen.connectors.memory import STORE
 from evgen.runtime.config import JobConfig, load_config, merge, parse_config
 from evgen.runtime.stream import Stream
 from evgen.runtime.job import Job
+from evgen.lock import Lock
 
 Pipeline = Callable[[Stream], Stream]
 Events = str | Path | Sequence[str | dict[str, Any]]
@@ -54,14 +55,18 @@ def _events(events: Events, job_dir: Path) -> list[str]:
 
 
 def _config(job_dir: Path, raw: list[str], overrides: dict[str, Any] | None, sink_names: tuple[str, str]) -> JobConfig:
-    base = load_config([job_dir / "config" / "local.yaml"], environ={})
-    data = base.model_dump()
-    data["source"] = {**data["source"], "connector": "memory", "options": {"events": raw}}
+    """The job's local config with in-memory source and sinks (``overrides`` merged last;
+    an overriding ``source`` replaces the in-memory one)."""
+    data = load_config([job_dir / "config" / "local.yaml"], environ={}).model_dump()
+    overrides = dict(overrides or {})
+    data["source"] = overrides.pop("source", None) or {**data["source"], "connector": "memory", "options": {"events": raw}}
     data["sink"] = {**data["sink"], "connector": "memory", "options": {"name": sink_names[0]}}
-    error_sink = data.get("error_sink") or {"stream": str(Job.from_config(base, job_dir).error_sink.locked.ref)}
-    data["error_sink"] = {**error_sink, "connector": "memory", "options": {"name": sink_names[1]}}
+    error_stream = data["error_sink"]["stream"] if data.get("error_sink") else str(
+        Lock.load(job_dir / "evgen.lock").streams["error_sink"].ref
+    )
+    data["error_sink"] = {"stream": error_stream, "connector": "memory", "options": {"name": sink_names[1]}}
     data["live_status"] = False
-    return parse_config(merge(data, overrides or {}), source="test overrides")
+    return parse_config(merge(data, overrides), source="test overrides")
 
 
 def run_in_process(

@@ -1,0 +1,9 @@
+"""evgen's pytest plugin (registered through the ``pytest11`` entry point): shared fixtures.
+
+    def test_enrich(action_api):          # a started FakeActionApi
+        api = ActionApi(session, action_api.url_template)
+"""
+
+from evgen.testing.action_api import action_api  # noqa: F401
+from evgen.testing.kafka import kafka_broker  # noqa: F401
+from evgen.testing.servers import static_file_server, stream_config_server  # noqa: F401

@@ -1,0 +1,1 @@
+"""page_content_change: an evgen job (mediawiki.page_change.v1 -> mediawiki.page_content_change.v1)."""

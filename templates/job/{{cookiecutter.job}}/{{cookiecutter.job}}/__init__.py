@@ -1,0 +1,1 @@
+"""{{ cookiecutter.job }}: an evgen job ({{ cookiecutter.source_stream }} -> {{ cookiecutter.sink_stream }})."""

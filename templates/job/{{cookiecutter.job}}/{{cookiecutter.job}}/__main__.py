@@ -1,0 +1,5 @@
+"""`python -m {{ cookiecutter.job }}`: run this job (like `evgen run` in its directory). This file is yours."""
+
+from evgen.runtime import main
+
+main(__package__ or "{{ cookiecutter.job }}")

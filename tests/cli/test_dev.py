@@ -1,0 +1,174 @@
+"""`evgen deps` and `evgen dev kafka` through the real command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+import pytest
+from click.testing import CliRunner
+
+from evgen.cli import cli
+from evgen.devkafka import free_port
+from evgen.lock import LOCK_FILE, Lock, LockedStream
+from evgen.streamconfig import StreamConfig, StreamConfigs
+from evgen.testing.kafka import private_stream, unique_name
+
+EVGEN = [str(Path(sys.executable).parent / "evgen")]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))
+
+
+def test_deps_fetches_the_kafka_connector_jar() -> None:
+    result = CliRunner().invoke(cli, ["deps", "--connector", "kafka", "--no-broker"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^kafka: /.*/flink-sql-connector-kafka-5\.0\.0-2\.2\.jar$", result.output, re.M)
+    assert "jars ready in" in result.output
+
+
+def test_deps_unknown_connector_is_one_line() -> None:
+    result = CliRunner().invoke(cli, ["deps", "--connector", "nope"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: unknown connector 'nope' (known: file, kafka, memory)"
+
+
+def test_deps_offline_and_not_cached_says_how(tmp_path: Path) -> None:
+    env = {
+        **os.environ, "EVGEN_CACHE_DIR": str(tmp_path), "EVGEN_MVN": "none",
+        "EVGEN_MAVEN_REPO": f"http://127.0.0.1:{free_port()}/maven2",
+    }
+    done = subprocess.run([*EVGEN, "deps"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()  # one line, no traceback
+    assert line.startswith("error: cannot download org.apache.flink:flink-sql-connector-kafka:5.0.0-2.2 from http://127.0.0.1:")
+    assert "run `evgen deps`" in line
+
+
+def test_dev_kafka_create_topics_outside_a_job_dir(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["dev", "kafka", "--create-topics", "--job-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: no {LOCK_FILE} in ")
+    assert "evgen new-job" in result.output
+
+
+def test_dev_kafka_port_in_use() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["dev", "kafka", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: cannot start the Kafka broker: 127.0.0.1:{port} is already in use (pick another --port, or 0 for a free one)"
+    )
+
+
+def _job_dir(tmp_path: Path, stream_configs_file: Path) -> tuple[Path, list[str]]:
+    """A job directory whose evgen.lock pins private copies of two real streams and an error stream."""
+    configs = StreamConfigs.load(str(stream_configs_file))
+    suffix = unique_name("t").split(".")[1]
+    source = configs.get("mediawiki.page_change.v1")
+    sink = configs.get("mediawiki.page_content_change.v1")
+    streams = {
+        "source": private_stream(source, suffix),
+        "sink": private_stream(sink, suffix),
+        "error_sink": StreamConfig(stream=f"job_{suffix}.error", schema_title="error", topics=(f"job_{suffix}.error",), canary_events_enabled=False),
+    }
+    lock = Lock(
+        job=f"job_{suffix}", package=f"job_{suffix}", stream_config_uri=str(stream_configs_file), schema_uris=[],
+        streams={
+            role: LockedStream(
+                role=role, stream=config.stream, version="1.0.0", requested_version="1.0.0",
+                schema_title=config.schema_title, schema_uri=f"/{config.schema_title}/1.0.0", source_url="",
+                sha256="0" * 64, module=config.stream.replace(".", "_"), model="Model", config=config,
+            )
+            for role, config in streams.items()
+        },
+    )
+    job_dir = tmp_path / "job"
+    (job_dir / "sub").mkdir(parents=True)
+    lock.save(job_dir / LOCK_FILE)
+    return job_dir, [t for config in streams.values() for t in config.topics]
+
+
+def _read_until(stream: IO[str], marker: str, timeout_s: float) -> str:
+    seen = ""
+    deadline = time.monotonic() + timeout_s
+    while marker not in seen:
+        assert time.monotonic() < deadline, f"no {marker!r} in time; output so far: {seen!r}"
+        line = stream.readline()
+        assert line, f"evgen exited before {marker!r}; output: {seen!r}"
+        seen += line
+    return seen
+
+
+@pytest.mark.kafka
+def test_dev_kafka_foreground_creates_job_topics_and_stops_on_ctrl_c(tmp_path: Path, stream_configs_file: Path) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    job_dir, topics = _job_dir(tmp_path, stream_configs_file)
+    process = subprocess.Popen(
+        [*EVGEN, "dev", "kafka", "--port", "0", "--create-topics", "--partitions", "2"],
+        cwd=job_dir / "sub", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        output = _read_until(process.stdout, "Press Ctrl-C to stop.", 180)
+        servers = re.search(r"broker ready on (127\.0\.0\.1:\d+) \(pid (\d+)", output)
+        assert servers, output
+        bootstrap, pid = servers.group(1), int(servers.group(2))
+        assert f"created topics: {', '.join(topics)}" in output
+        assert f"export KAFKA_BOOTSTRAP_SERVERS={bootstrap}" in output
+        metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+        assert {t: len(metadata.topics[t].partitions) for t in topics} == {t: 2 for t in topics}
+
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert out.strip().endswith("stopped.")
+    assert "Traceback" not in err
+    assert not _alive(pid)
+
+
+@pytest.mark.kafka
+def test_dev_kafka_stops_cleanly_on_sigterm() -> None:
+    process = subprocess.Popen([*EVGEN, "dev", "kafka"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        output = _read_until(process.stdout, "Press Ctrl-C to stop.", 180)
+        found = re.search(r"broker ready on 127\.0\.0\.1:(\d+) \(pid (\d+)", output)
+        assert found, output
+        port, pid = int(found.group(1)), int(found.group(2))
+        data_dir = Path(re.search(r"data and log: (\S+)", output).group(1))  # type: ignore[union-attr]
+        assert data_dir.is_dir()
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        process.terminate()
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "stopped." in out
+    assert not _alive(pid)
+    assert not data_dir.exists()

@@ -1,0 +1,159 @@
+"""evgen.http.session: pooling, headers, redirects, credentials and TLS, against real servers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import typing
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from evgen.http import EvgenSession, HttpFailure, HttpSettings, RetryPolicy, build_session, send
+from evgen.testing.action_api import FakeActionApi, Fault
+
+Ask = Callable[..., requests.Response]
+Query = Callable[[int], dict[str, str]]
+
+
+def test_session_is_configured_from_settings() -> None:
+    settings = HttpSettings(retries=4, max_redirects=2, headers={"X-Job": "enrich"}, connect_timeout_s=2,
+                            read_timeout_s=9)
+    s = build_session(settings, pool_size=24)
+    adapter = typing.cast(HTTPAdapter, s.get_adapter("https://en.wikipedia.org/w/api.php"))
+    assert s.get_adapter("http://127.0.0.1/") is adapter
+    assert isinstance(adapter.max_retries, RetryPolicy) and adapter.max_retries.total == 4
+    assert adapter.poolmanager.connection_pool_kw["maxsize"] == 24
+    assert adapter.poolmanager.connection_pool_kw["block"] is False
+    assert s.verify is True and s.max_redirects == 2 and s.settings is settings
+    assert s.headers["X-Job"] == "enrich" and s.headers["User-Agent"] == settings.user_agent
+
+
+def test_pool_size_setting_can_only_grow_the_pool() -> None:
+    for configured, workers, expected in ((None, 8, 8), (4, 8, 8), (64, 8, 64)):
+        s = build_session(HttpSettings(pool_size=configured), pool_size=workers)
+        adapter = typing.cast(HTTPAdapter, s.get_adapter("https://x.org/"))
+        assert adapter.poolmanager.connection_pool_kw["maxsize"] == expected
+
+
+def test_user_agent_and_headers_reach_the_server(action_api: FakeActionApi, ask: Ask, fast: HttpSettings) -> None:
+    settings = fast.model_copy(update={"user_agent": "enricher/2 (ops@example.org)", "headers": {"X-Job": "j"}})
+    ask(action_api, 1, via=build_session(settings))
+    (seen,) = action_api.requests
+    assert seen.headers["User-Agent"] == "enricher/2 (ops@example.org)"
+    assert seen.headers["X-Job"] == "j"
+
+
+def test_default_timeouts_apply_and_can_be_overridden(action_api: FakeActionApi, session: EvgenSession,
+                                                      query: Query) -> None:
+    action_api.inject(Fault.read_timeout(1.0), rev_id=7, times=1)
+    url = action_api.endpoint("x")
+    # A per-call timeout wins over the session's (0.5 s): the slow answer arrives in time.
+    assert session.get(url, params=query(7), timeout=(1, 5)).status_code == 200
+    assert action_api.count(7) == 1
+
+
+# ---------------------------------------------------------------------------------- redirects and credentials
+
+
+@pytest.fixture
+def other_api() -> Iterator[FakeActionApi]:
+    with FakeActionApi() as api:
+        yield api
+
+
+def following(fast: HttpSettings, **update: object) -> EvgenSession:
+    return build_session(fast.model_copy(update={"max_redirects": 3, **update}))
+
+
+def test_redirects_are_not_followed_by_default(action_api: FakeActionApi, session: EvgenSession,
+                                               query: Query) -> None:
+    action_api.inject(Fault.redirect(), rev_id=7)
+    with pytest.raises(HttpFailure) as e:
+        send(session, "GET", action_api.endpoint("x"), params=query(7), allow_redirects=True)
+    assert e.value.error_type == "http_redirect" and e.value.status == 302
+    assert "Location: http://127.0.0.1" in str(e.value)
+    assert action_api.count(7) == 1  # the target (same server, /moved/...) was never asked
+
+
+@pytest.mark.parametrize("target_host", ["127.0.0.1", "localhost"], ids=["same-host-other-port", "other-host"])
+def test_credentials_never_follow_a_redirect_to_another_origin(
+    action_api: FakeActionApi, other_api: FakeActionApi, fast: HttpSettings, query: Query, target_host: str
+) -> None:
+    target = f"http://{target_host}:{other_api.port}/en.wikipedia.org/w/api.php?" + "&".join(
+        f"{k}={v}" for k, v in query(7).items())
+    action_api.inject(Fault.redirect(target))
+    s = following(fast, headers={"X-Api-Key": "key-123"}, credential_headers=["X-Api-Key"])
+    s.headers["Authorization"] = "Bearer session-token"
+    start = action_api.base_url + "/en.wikipedia.org/w/api.php"
+
+    assert s.get(start, params=query(7)).status_code == 200  # session-wide Authorization header
+    assert s.get(start, params=query(7), auth=("alice", "basic-pw")).status_code == 200  # basic auth
+    assert s.get(start, params=query(7), headers={"Authorization": "Bearer per-request"}).status_code == 200
+    s.headers.pop("Authorization")
+    userinfo = start.replace("http://", "http://bob:pw-in-url@")
+    assert s.get(userinfo, params=query(7)).status_code == 200  # credentials in the URL
+
+    sent = action_api.requests
+    assert [("Authorization" in r.headers, r.headers.get("X-Api-Key")) for r in sent] == [
+        (True, "key-123")] * 4  # the first origin did get them ...
+    received = other_api.requests
+    assert len(received) == 4  # ... every redirect was followed ...
+    for r in received:  # ... but no credential went along
+        assert "Authorization" not in r.headers and "X-Api-Key" not in r.headers
+
+
+def test_credentials_are_kept_within_the_origin(action_api: FakeActionApi, fast: HttpSettings,
+                                                query: Query) -> None:
+    action_api.inject(Fault.redirect(), rev_id=7, times=1)  # to /moved/... on the same server
+    response = following(fast).get(action_api.endpoint("x"), params=query(7), headers={"Authorization": "Bearer t"})
+    assert response.status_code == 200 and len(response.history) == 1
+    _, second = action_api.requests_for(7)
+    assert second.path.startswith("/moved/") and second.headers["Authorization"] == "Bearer t"
+
+
+def test_https_upgrade_also_drops_credentials() -> None:
+    # requests keeps Authorization on http -> https of the same host; evgen does not.
+    assert requests.Session().should_strip_auth("http://wiki.example/a", "https://wiki.example/a") is False
+    s = EvgenSession()
+    assert s.should_strip_auth("http://wiki.example/a", "https://wiki.example/a") is True
+    assert s.should_strip_auth("http://wiki.example:8080/a", "http://wiki.example:8081/a") is True
+    assert s.should_strip_auth("http://wiki.example/a", "http://other.example/a") is True
+    assert s.should_strip_auth("https://wiki.example/a", "https://wiki.example:443/b") is False
+    assert s.should_strip_auth("https://Wiki.Example/a", "https://wiki.example/b") is False
+
+
+# ---------------------------------------------------------------------------------- TLS
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_tls_is_verified_by_default(certificate: tuple[str, str], ask: Ask, fast: HttpSettings) -> None:
+    with FakeActionApi(tls=certificate) as api:
+        assert api.base_url.startswith("https://")
+        with pytest.raises(HttpFailure) as e:
+            ask(api, 7)
+        assert e.value.error_type == "http_tls_error" and "CERTIFICATE_VERIFY_FAILED" in str(e.value)
+        assert api.count(7) == 0  # no request got past the handshake
+        # The configured CA bundle wins over REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment.
+        trusting = build_session(fast.model_copy(update={"verify_tls": certificate[0]}))
+        assert ask(api, 7, via=trusting).status_code == 200
+        assert api.count(7) == 1
+        with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+            assert ask(api, 7, via=build_session(fast.model_copy(update={"verify_tls": False}))).status_code == 200
+        assert api.count(7) == 2
