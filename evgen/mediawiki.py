@@ -124,6 +124,16 @@ class ActionApi:
         return self.revision(domain, rev_id).slots
 
 
+def check_url_template(template: str) -> str:
+    """Return ``template`` if it is a usable endpoint template; one-line :class:`ConfigError` if not.
+
+        >>> check_url_template("https://{domain}/w/api.php")
+        'https://{domain}/w/api.php'
+    """
+    _check_template(template)
+    return template
+
+
 def _check_template(template: str) -> None:
     if not isinstance(template, str):
         raise ConfigError(f"Action API URL template must be a string, got {type(template).__name__}")

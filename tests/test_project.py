@@ -156,7 +156,7 @@ def test_new_job_user_files(page_content_change: Path) -> None:
     job_py = (page_content_change / "page_content_change/job.py").read_text()
     assert "from .models import PageChange, PageContentChange\n" in job_py
     assert "def process(event: PageChange) -> PageContentChange:" in job_py
-    assert "return PageContentChange.model_validate(event.model_dump(by_alias=True, exclude_unset=True))" in job_py
+    assert "    return event\n" in job_py  # one schema, one model: no conversion
     assert "def pipeline(stream: Stream) -> Stream:\n" in job_py
     compile(job_py, "job.py", "exec")
     test_py = (page_content_change / "tests/test_job.py").read_text()
@@ -409,3 +409,11 @@ def test_generated_job_tests_pass_and_type_check(tmp_path: Path, shared_args: di
         cwd=job_dir, capture_output=True, text=True, env={**os.environ, "MYPYPATH": str(repo_root)},
     )
     assert typed.returncode == 0, typed.stdout + typed.stderr
+
+
+def test_streams_sharing_a_schema_share_a_model(page_content_change: Path) -> None:
+    models = page_content_change / "page_content_change/models"
+    sink = (models / "mediawiki_page_content_change_v1.py").read_text()
+    assert "from .mediawiki_page_change_v1 import PageChange as PageContentChange\n" in sink
+    assert "class " not in sink  # no second copy of the classes
+    assert "class PageChange(BaseModel)" in (models / "mediawiki_page_change_v1.py").read_text()

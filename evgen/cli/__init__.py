@@ -1,7 +1,8 @@
 """The ``evgen`` command line.
 
 Each sub-command lives in the module named after what it does (``jobs``: new-job
-and regen, ``run``: running a job, ``dev``: local Kafka and connector jars).
+and regen, ``run``: running a job, ``dev``: local Kafka and connector jars, ``demo``: the
+example job end to end).
 Every :class:`~evgen.errors.EvgenError` is printed as one ``error: ...`` line on
 stderr with exit status 1, never as a traceback.
 
@@ -36,13 +37,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from evgen.cli import dev, jobs, run
+    from evgen.cli import demo, dev, jobs, run
 
     cli.add_command(jobs.new_job)
     cli.add_command(jobs.regen)
     cli.add_command(run.run)
     cli.add_command(dev.deps)
     cli.add_command(dev.dev)
+    cli.add_command(demo.demo)
 
 
 _register()

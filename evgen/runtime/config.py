@@ -95,6 +95,8 @@ class JobConfig(_Strict):
     event_time: EventTimeSettings = EventTimeSettings()
     flink: FlinkSettings = FlinkSettings()
     http: dict[str, Any] = Field(default_factory=dict)
+    #: The job's own settings (free-form), e.g. an API URL template: ``stream.params``.
+    params: dict[str, Any] = Field(default_factory=dict)
     live_status: bool = True
 
 

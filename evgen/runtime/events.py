@@ -123,35 +123,32 @@ class EventCodec:
 
 @dataclass(frozen=True)
 class Router:
-    """Assigns each raw input a bucket (stable hash of its partition key) and event time.
+    """Assigns each raw input (JSON text or Row) its bucket and event time.
 
-    Events with one partition key share a bucket, so they are processed in order.
-    With one bucket and no event time, inputs are not even parsed here.
+    The bucket is a stable hash of the partition key, so events with one key
+    share a bucket and are processed in order. With one bucket (parallelism 1),
+    inputs are not even parsed here.
 
-        >>> Router(buckets=1)('{"a": 1}')
-        (0, '{"a": 1}', None)
+        >>> Router(buckets=1).bucket('{"a": 1}')
+        0
+        >>> router = Router(buckets=8, key_fields={"id": "id"})
+        >>> router.bucket('{"id": 7, "x": 1}') == router.bucket('{"x": 2, "id": 7}')
+        True
     """
 
     buckets: int
     key_fields: Mapping[str, str] = field(default_factory=dict)
     partition_key: Callable[[Any], Any] | None = None
     source: EventCodec | None = None
-    event_time: bool = False
 
-    def __call__(self, raw: Any) -> tuple[int, Any, int | None]:
-        """``(bucket, raw, event time)`` of a JSON string or a Flink Row."""
-        if self.buckets == 1 and not self.event_time:
-            return 0, raw, None
+    def _parse(self, raw: Any) -> Any:
         try:
-            event = pydantic_core.from_json(raw) if isinstance(raw, str) else self.source.row_to_dict(raw)  # type: ignore[union-attr]
+            return pydantic_core.from_json(raw) if isinstance(raw, str) else self.source.row_to_dict(raw)  # type: ignore[union-attr]
         except ValueError:
-            return 0, raw, None  # the process step turns it into an error event
-        if not isinstance(event, dict):
-            return 0, raw, None
-        ts = EventCodec.event_time_ms(event) if self.event_time else None
-        return self._bucket(event, raw), raw, ts
+            return None  # the process step turns it into an error event
 
-    def _bucket(self, event: dict[str, Any], raw: Any) -> int:
+    def bucket(self, raw: Any) -> int:
+        """The bucket of ``raw`` (0 for unparsable input: its error event is made later)."""
         if self.buckets == 1:
             return 0
         if self.partition_key is not None and self.source is not None:
@@ -160,8 +157,17 @@ class Router:
             except Exception:  # invalid input or user code: the process step reports it
                 return 0
             key = value if isinstance(value, str) else encode_json(value)
-        elif self.key_fields:
-            key = encode_json({name: _get_json_path(event, path) for name, path in self.key_fields.items()})
         else:
-            key = encode_json(event)
+            event = self._parse(raw)
+            if not isinstance(event, dict):
+                return 0
+            if self.key_fields:
+                key = encode_json({name: _get_json_path(event, path) for name, path in self.key_fields.items()})
+            else:
+                key = encode_json(event)
         return zlib.crc32(key.encode("utf-8")) % self.buckets
+
+    def event_time(self, raw: Any) -> int | None:
+        """Epoch ms of the input's ``dt`` (or ``meta.dt``); None if it has none."""
+        event = self._parse(raw)
+        return EventCodec.event_time_ms(event) if isinstance(event, dict) else None

@@ -1,7 +1,7 @@
 """Building the Flink job graph for a :class:`~evgen.runtime.stream.Stream` and
 running it on the local mini-cluster, with a live status line and a summary.
 
-    source ─> route (bucket of the partition key, event time) ─> key_by(bucket)
+    source ─> [event time from dt] ─> key_by(bucket: stable hash of the partition key)
            ─> mini-batch process: decode, validate, canary, filters, process,
               normalize, validate (thread pool) ─> sink
                                    └─ errors (side output) ─> error sink
@@ -21,14 +21,7 @@ from pyflink.common import Duration, Row, Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
 
 from evgen.runtime.events import Router
-from evgen.runtime.operators import (
-    BatchSettings,
-    MiniBatchFunction,
-    error_tag,
-    payload_type,
-    record_type,
-    routed_type,
-)
+from evgen.runtime.operators import BatchSettings, MiniBatchFunction, error_tag, record_type
 from evgen.runtime.rows import row_type, to_row
 from evgen.runtime.status import read_status
 
@@ -75,22 +68,21 @@ class RunResult:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
 class _EventTime(TimestampAssigner):
+    router: Router
+
     def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
-        ts = value[2]
+        ts = self.router.event_time(value)
         return ts if ts is not None else record_timestamp
 
 
-def _bucket_of(row: Row) -> int:
-    return row[0]
-
-
 @dataclass(frozen=True)
-class _Route:
+class _Bucket:
     router: Router
 
-    def __call__(self, raw: str) -> Row:
-        return Row(*self.router(raw))
+    def __call__(self, value: Any) -> int:
+        return self.router.bucket(value)
 
 
 def build_graph(stream: Stream, env: Any, status_dir: str | None, *, attach_sink: bool = True) -> Any:
@@ -107,7 +99,6 @@ def build_graph(stream: Stream, env: Any, status_dir: str | None, *, attach_sink
         key_fields=job.source.codec.key_fields,
         partition_key=stream.partition_key,
         source=job.source.codec,
-        event_time=event_time.enabled,
     )
 
     row_schema = job.source.codec.schema if job.config.flink.data_path == "row" else None
@@ -115,17 +106,16 @@ def build_graph(stream: Stream, env: Any, status_dir: str | None, *, attach_sink
         source = job.source.connector.read_rows(env, job.source.endpoint, row_schema)
     else:
         source = job.source.connector.read(env, job.source.endpoint)
-    routed = source.map(_Route(router), output_type=routed_type(payload_type(row_schema))).name("evgen:route")
     if event_time.enabled:
         strategy = WatermarkStrategy.for_bounded_out_of_orderness(
             Duration.of_millis(event_time.max_out_of_orderness_ms)
-        ).with_timestamp_assigner(_EventTime())
+        ).with_timestamp_assigner(_EventTime(router))
         if event_time.idleness_ms:
             strategy = strategy.with_idleness(Duration.of_millis(event_time.idleness_ms))
-        routed = routed.assign_timestamps_and_watermarks(strategy)
+        source = source.assign_timestamps_and_watermarks(strategy)
     resources = tuple(_configured(r, job.config.http) for r in stream.resources)
     results = (
-        routed.key_by(_bucket_of, key_type=Types.INT())
+        source.key_by(_Bucket(router), key_type=Types.INT())
         .process(
             MiniBatchFunction(chain, batch, sink_records, error_records, status_dir, resources, row_schema),
             output_type=record_type(sink_records),
@@ -165,7 +155,7 @@ def output_table(stream: Stream) -> Any:
 def _configured(resource: Any, http_config: dict[str, Any]) -> Any:
     from evgen.http import HttpSettings
 
-    return _OpenWith(resource, HttpSettings.model_validate(http_config))
+    return _OpenWith(resource, HttpSettings.from_job_config({"http": http_config}))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ thread pool local to the operator — one contiguous slice per worker — and em
 the results in input order (the eventutilities design). Errors leave through a
 side output to the error sink.
 
-Pending inputs live in Flink keyed state until their results are emitted, so a
+Pending inputs live in Flink keyed state (a MapState by arrival sequence) until their results are emitted, so a
 checkpoint taken mid-batch holds them; after a restore the bucket's (also
 checkpointed) timer runs them again: at-least-once, nothing lost. A far-future
 event-time timer flushes every bucket on the final watermark of a bounded input
@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
-from pyflink.datastream.state import ListStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor
 from pyflink.datastream.time_domain import TimeDomain
 
 from evgen.connectors.base import sink_record_type
@@ -47,11 +47,6 @@ def payload_type(row_schema: dict[str, Any] | None) -> Any:
     from evgen.runtime.rows import row_type
 
     return row_type(row_schema)
-
-
-def routed_type(payload: Any) -> Any:
-    """``Row(bucket, raw, ts)``: the input (JSON string or typed Row) with its bucket and time."""
-    return Types.ROW_NAMED(["bucket", "raw", "ts"], [Types.INT(), payload, Types.LONG()])
 
 
 def record_type(records: bool) -> Any:
@@ -122,7 +117,11 @@ class MiniBatchFunction(KeyedProcessFunction):
             resource.open(self.settings.max_workers)
         if not self.settings.sync and self.settings.max_workers > 1:
             self._pool = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="evgen-process")
-        self._state = runtime_context.get_list_state(ListStateDescriptor("evgen-pending", payload_type(self.row_schema)))
+        # A MapState (sequence number -> input): in thread mode a put costs ~0.1x a ListState.add.
+        self._state = runtime_context.get_map_state(
+            MapStateDescriptor("evgen-pending", Types.LONG(), payload_type(self.row_schema))
+        )
+        self._seq = time.time_ns()  # grows across restarts, so restored inputs sort first
         self._pending = {}
         self._deadlines = {}
 
@@ -134,17 +133,17 @@ class MiniBatchFunction(KeyedProcessFunction):
         if self.status is not None:
             self.status.flush()
 
-    def process_element(self, value: Row, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+    def process_element(self, raw: Any, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         assert self.status is not None
         self.status.count("in")
-        raw = value[1]
         if self.settings.sync:
             yield from self._emit([self._run_one(raw)])
             return
         bucket = ctx.get_current_key()
         pending = self._bucket(bucket)
         pending.append(raw)
-        self._state.add(raw)
+        self._seq += 1
+        self._state.put(self._seq, raw)
         if len(pending) == 1:
             timers = ctx.timer_service()
             deadline = timers.current_processing_time() + self.settings.batch_duration_ms
@@ -164,7 +163,7 @@ class MiniBatchFunction(KeyedProcessFunction):
         """The bucket's pending inputs; after a restore, reloaded from keyed state."""
         pending = self._pending.get(bucket)
         if pending is None:
-            pending = self._pending[bucket] = list(self._state.get() or ())
+            pending = self._pending[bucket] = [raw for _, raw in sorted(self._state.items())]
         return pending
 
     def _flush(self, bucket: int) -> Iterator[Any]:

@@ -46,6 +46,11 @@ class Stream:
         if self.flowing is None:
             object.__setattr__(self, "flowing", self.job.source.model)
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The job config's free-form ``params`` section (the job's own settings)."""
+        return self.job.config.params
+
     def filter(self, fn: Callable[[Any], bool], name: str | None = None) -> Stream:
         """Keep events for which ``fn`` is true; the others are counted as filtered."""
         step = Step.filter(fn, name)

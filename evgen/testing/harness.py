@@ -104,7 +104,7 @@ def run_in_process(
 def _http_settings(job: Job) -> Any:
     from evgen.http import HttpSettings
 
-    return HttpSettings.model_validate(job.config.http)
+    return HttpSettings.from_job_config({"http": job.config.http})
 
 
 def run_on_flink(

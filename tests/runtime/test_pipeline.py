@@ -133,16 +133,16 @@ def test_outputs_roundtrip_unchanged_fields(job_dir: Path, outcomes: Any, inputs
 
 def test_contract_mismatch_fails_when_built(job_dir: Path, add_module: Any) -> None:
     wrong = add_module("wrong", '''
-        from .models import PageChange, PageContentChange
+        from .models import ErrorEvent, PageChange
 
-        def backwards(event: PageContentChange) -> PageChange:
+        def backwards(event: ErrorEvent) -> PageChange:
             raise AssertionError("never called")
 
-        def returns_source(event: PageChange) -> PageChange:
-            return event
+        def returns_error(event: PageChange) -> ErrorEvent:
+            raise AssertionError("never called")
     ''')
     stream = Stream(Job.load(job_dir))
-    with pytest.raises(ContractError, match=r"backwards takes PageContentChange but the stream carries PageChange"):
+    with pytest.raises(ContractError, match=r"backwards takes ErrorEvent but the stream carries PageChange"):
         stream.process(wrong.backwards)
-    with pytest.raises(ContractError, match=r"returns PageChange but the sink expects PageContentChange"):
-        stream.process(wrong.returns_source).chain()
+    with pytest.raises(ContractError, match=r"returns ErrorEvent but the sink expects PageChange"):
+        stream.process(wrong.returns_error).chain()

@@ -14,8 +14,8 @@ from .models import {{ [cookiecutter.source_model, cookiecutter.sink_model] | un
 
 def process(event: {{ cookiecutter.source_model }}) -> {{ cookiecutter.sink_model }}:
 {%- if cookiecutter.carry_over == "all" %}
-    """Carry over every field the two schemas share (edit me)."""
-    return {{ cookiecutter.sink_model }}.model_validate(event.model_dump(by_alias=True, exclude_unset=True))
+    """Pass the event through: both streams share one schema, so one model (edit me)."""
+    return event
 {%- else %}
     """Carry over the top-level fields both schemas define alike (edit me)."""
 {%- if cookiecutter.missing_required %}
