@@ -398,7 +398,7 @@ def test_mypy_reports_the_user_line_a_breaking_bump_breaks(tmp_path: Path, small
 # -- a generated job's own checks ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("sink", "outcome"), [(f"{PAGE_CONTENT_CHANGE}:1.1.0", "1 passed"), ("eventgate-main.error.validation:2.1.0", "1 xfailed")])
+@pytest.mark.parametrize(("sink", "outcome"), [(f"{PAGE_CONTENT_CHANGE}:1.1.0", "2 passed"), ("eventgate-main.error.validation:2.1.0", "2 xfailed")])
 def test_generated_job_tests_pass_and_type_check(tmp_path: Path, shared_args: dict[str, Any], repo_root: Path, sink: str, outcome: str) -> None:
     job_dir = new_job("gen_job", source=f"{PAGE_CHANGE}:1.1.0", sink=sink, output_dir=tmp_path, **shared_args)
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=job_dir,

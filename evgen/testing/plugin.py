@@ -4,11 +4,21 @@
         api = ActionApi(session, action_api.url_template)
 """
 
+from pathlib import Path
+
 import pytest
+
+from evgen.lock import find_job_dir
 
 from evgen.testing.action_api import action_api  # noqa: F401
 from evgen.testing.kafka import kafka_broker  # noqa: F401
 from evgen.testing.servers import static_file_server, stream_config_server  # noqa: F401
+
+
+@pytest.fixture
+def job_dir(request: pytest.FixtureRequest) -> Path:
+    """The job directory (the one holding ``evgen.lock``) above the requesting test file."""
+    return find_job_dir(Path(request.path).parent)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,16 +1,17 @@
-"""Tests of {{ cookiecutter.job }} (yours to extend): the pipeline over the fixture events."""
+"""Tests of {{ cookiecutter.job }} (yours to extend): the pipeline over the fixture events,
+in-process (milliseconds) and on the local Flink mini-cluster, with the same assertions."""
 
 from __future__ import annotations
 
 from pathlib import Path
-{% if cookiecutter.missing_required %}
+from typing import Any
+
 import pytest
-{% endif %}
-from evgen.testing import run_in_process
+
+from evgen.testing import run_in_process, run_on_flink
 
 from {{ cookiecutter.job }} import job
 
-JOB_DIR = Path(__file__).resolve().parents[1]
 FIXTURE = "tests/fixtures/{{ cookiecutter.source_module }}.jsonl"
 
 {% if cookiecutter.missing_required %}
@@ -19,7 +20,9 @@ FIXTURE = "tests/fixtures/{{ cookiecutter.source_module }}.jsonl"
     reason="process() does not set required sink fields ({{ cookiecutter.missing_required }}): edit job.py, then remove this mark",
 )
 {%- endif %}
-def test_process_in_process() -> None:
-    result = run_in_process(job.pipeline, job_dir=JOB_DIR, events=FIXTURE)
+@pytest.mark.parametrize("run", [run_in_process, pytest.param(run_on_flink, marks=pytest.mark.flink)])
+def test_pipeline(run: Any, job_dir: Path) -> None:
+    result = run(job.pipeline, job_dir=job_dir, events=FIXTURE)
     assert result.errors == []
     assert len(result.outputs) == result.inputs
+    result.assert_conserved()
