@@ -286,6 +286,9 @@ class KafkaBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            # keep every record until the broker stops: real events carry old timestamps, and
+            # time-based retention would delete them within minutes (the data dir is temporary anyway)
+            "log.retention.ms": "-1",
         }
         props.update(self.extra_properties)
         return props
@@ -372,7 +375,11 @@ logger.kafkaclients.level = WARN
 
 
 def _client_logger() -> logging.Logger:
-    return logging.getLogger("evgen.devkafka.client")
+    """librdkafka's log lines: silent unless the application configures logging."""
+    logger = logging.getLogger("evgen.devkafka.client")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    return logger
 
 
 def _cluster_id() -> str:

@@ -1,20 +1,26 @@
-"""``evgen deps`` and ``evgen dev kafka``: connector jars and a local Kafka broker.
+"""``evgen deps`` and ``evgen dev ...``: connector jars, a local Kafka broker, and its data.
 
     $ evgen deps                       # fetch connector jars + the broker's jars into the cache
     $ evgen dev kafka --create-topics  # a real broker on 127.0.0.1 with the job's topics; Ctrl-C stops it
+    $ evgen dev produce eqiad.mediawiki.page_change.v1 events/*.json --copies 100 --fresh-ids
+    $ evgen dev consume eqiad.mediawiki.page_content_change.v1 --follow
 """
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import time
+import uuid
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
 import click
 
-from evgen.errors import BrokerError
+from evgen.errors import BrokerError, ConfigError
 
 #: The port ``evgen dev kafka`` prefers (what generated ``config/kafka.yaml`` defaults to).
 DEFAULT_PORT = 9092
@@ -99,6 +105,124 @@ def kafka(port: int | None, create_topics: bool, job_dir: Path | None, partition
     finally:
         broker.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+def _bootstrap_option() -> Any:
+    return click.option(
+        "--bootstrap-servers", default=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{DEFAULT_PORT}"),
+        show_default="$KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092", help="Kafka to talk to.",
+    )
+
+
+@dev.command("produce")
+@click.argument("topic")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_bootstrap_option()
+@click.option("--copies", type=click.IntRange(1), default=1, show_default=True, help="Send every event this many times.")
+@click.option("--fresh-ids", is_flag=True, help="Give every event sent a new meta.id (UUID).")
+@click.option(
+    "--key-field", "key_fields", multiple=True, metavar="NAME=PATH",
+    help="Record key field, as a stream's message_key_fields (repeatable), e.g. page_id=page.page_id.",
+)
+@click.option("--timestamp-field", default="meta.dt", show_default=True, help="ISO date-time field used as record timestamp.")
+def produce_command(
+    topic: str, files: tuple[Path, ...], bootstrap_servers: str, copies: int, fresh_ids: bool,
+    key_fields: tuple[str, ...], timestamp_field: str,
+) -> None:
+    """Send the JSON events in FILES (.json: one event or a list; otherwise JSON lines) to TOPIC."""
+    from evgen.kafka_client import produce
+
+    keys = _key_fields(key_fields)
+    events = load_events(files)
+    started = time.monotonic()
+    count = produce(
+        bootstrap_servers, topic, _copies(events, copies, fresh_ids),
+        key=(lambda e: json.dumps({n: _field(e, p) for n, p in keys.items()}, separators=(",", ":"))) if keys else None,
+        timestamp_ms=lambda e: _epoch_ms(_field(e, timestamp_field)),
+    )
+    click.echo(f"sent {count} events to {topic} on {bootstrap_servers} ({time.monotonic() - started:.1f} s)")
+
+
+@dev.command("consume")
+@click.argument("topics", nargs=-1, required=True)
+@_bootstrap_option()
+@click.option("--follow", is_flag=True, help="Keep printing new events until Ctrl-C (default: print what is there, then exit).")
+@click.option("--keys", is_flag=True, help="Print each record's key and timestamp before its value (tab-separated).")
+def consume_command(topics: tuple[str, ...], bootstrap_servers: str, follow: bool, keys: bool) -> None:
+    """Print the events (JSON values) of TOPICS, one per line, read_committed."""
+    from evgen.kafka_client import KafkaRecord, consume_all
+    from evgen.kafka_client import follow as follow_topics
+
+    def show(record: KafkaRecord) -> None:
+        prefix = f"{record.key}\t{record.timestamp_ms}\t" if keys else ""
+        click.echo(f"{prefix}{record.value}")
+
+    if not follow:
+        for record in consume_all(bootstrap_servers, list(topics)):
+            show(record)
+        return
+    try:
+        for record in follow_topics(bootstrap_servers, list(topics)):
+            show(record)
+    except KeyboardInterrupt:
+        pass
+
+
+def load_events(files: Iterable[Path]) -> list[Any]:
+    """Events from ``.json`` files (one event or a list) and JSON-lines files; ConfigError on bad JSON."""
+    events: list[Any] = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            try:
+                data = json.loads(text)
+            except ValueError as e:
+                raise ConfigError(f"{path}: not JSON ({e})") from None
+            events.extend(data if isinstance(data, list) else [data])
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    events.append(json.loads(line))
+                except ValueError as e:
+                    raise ConfigError(f"{path}:{number}: not JSON ({e})") from None
+    return events
+
+
+def _copies(events: list[Any], copies: int, fresh_ids: bool) -> Iterator[Any]:
+    for _ in range(copies):
+        for event in events:
+            if fresh_ids and isinstance(event, dict) and isinstance(event.get("meta"), dict):
+                event = {**event, "meta": {**event["meta"], "id": str(uuid.uuid4())}}
+            yield event
+
+
+def _key_fields(specs: Iterable[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ConfigError(f"--key-field {spec!r}: write it as NAME=PATH, e.g. page_id=page.page_id")
+        fields[name] = path
+    return fields
+
+
+def _field(event: Any, path: str) -> Any:
+    value = event
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _epoch_ms(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
 
 
 def job_topics(job_dir: Path | None) -> list[str]:

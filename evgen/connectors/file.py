@@ -56,6 +56,10 @@ def read_json_lines(path: Path) -> list[str]:
     return [line for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class FileConnector(Connector):
     name = "file"
     Options = FileOptions
@@ -90,7 +94,11 @@ class FileConnector(Connector):
             f"'connector' = 'filesystem', 'path' = '{path.as_uri()}', 'format' = 'json', "
             "'json.fail-on-missing-field' = 'false', 'json.ignore-parse-errors' = 'false')"
         )
-        return t_env.to_data_stream(t_env.from_path(table))
+        from evgen.runtime.rows import row_type
+
+        # Re-type the Table's external Row type as the schema's RowTypeInfo, which keyed
+        # Python operators can carry.
+        return t_env.to_data_stream(t_env.from_path(table)).map(_same, output_type=row_type(schema))
 
     def write(self, records: DataStream, endpoint: Endpoint) -> None:
         assert isinstance(endpoint.options, FileOptions)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -16,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from evgen.cli import cli
-from evgen.devkafka import free_port
+from evgen.devkafka import KafkaBroker, free_port
 from evgen.lock import LOCK_FILE, Lock, LockedStream
 from evgen.streamconfig import StreamConfig, StreamConfigs
 from evgen.testing.kafka import private_stream, unique_name
@@ -172,3 +173,61 @@ def test_dev_kafka_stops_cleanly_on_sigterm() -> None:
     assert "stopped." in out
     assert not _alive(pid)
     assert not data_dir.exists()
+
+
+PAGE_CHANGE = Path(__file__).resolve().parents[2].parent / "shared" / "wikimedia" / "events" / "page_change"
+
+
+@pytest.mark.kafka
+def test_dev_produce_and_consume(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
+    import json as js
+
+    topic = unique_name("eqiad.test.cli")
+    kafka_broker.create_topics([topic], partitions=2)
+    files = sorted(PAGE_CHANGE.glob("*.json"))[:3]
+    lines = tmp_path / "more.jsonl"
+    lines.write_text(js.dumps(js.loads(files[0].read_text())) + "\n\n")
+    servers = kafka_broker.bootstrap_servers
+    runner = CliRunner()
+
+    sent = runner.invoke(cli, [
+        "dev", "produce", topic, *map(str, files), str(lines), "--bootstrap-servers", servers, "--copies", "2",
+        "--fresh-ids", "--key-field", "wiki_id=wiki_id", "--key-field", "page_id=page.page_id",
+    ])
+    assert sent.exit_code == 0, sent.output
+    assert sent.output.startswith(f"sent 8 events to {topic} on {servers}")
+
+    shown = runner.invoke(cli, ["dev", "consume", topic, "--keys"], env={"KAFKA_BOOTSTRAP_SERVERS": servers})
+    assert shown.exit_code == 0, shown.output
+    rows = [line.split("\t") for line in shown.output.splitlines()]
+    assert len(rows) == 8
+    events = [js.loads(value) for _, _, value in rows]
+    assert len({e["meta"]["id"] for e in events}) == 8  # fresh ids on every copy
+    originals = {js.loads(f.read_text())["meta"]["id"] for f in files}
+    assert not originals & {e["meta"]["id"] for e in events}
+    for (key, ts, _), event in zip(rows, events):
+        assert js.loads(key) == {"wiki_id": event["wiki_id"], "page_id": event["page"]["page_id"]}
+        assert int(ts) == int(datetime.fromisoformat(event["meta"]["dt"].replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_dev_produce_bad_input_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"ok": 1}\n{nope\n')
+    result = CliRunner().invoke(cli, ["dev", "produce", "t", str(bad), "--bootstrap-servers", "127.0.0.1:1"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {bad}:2: not JSON (")
+    assert len(result.output.splitlines()) == 1
+
+    good = tmp_path / "good.json"
+    good.write_text("{}")
+    result = CliRunner().invoke(cli, ["dev", "produce", "t", str(good), "--key-field", "page_id"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: --key-field 'page_id': write it as NAME=PATH, e.g. page_id=page.page_id"
+
+
+@pytest.mark.kafka
+def test_dev_consume_unknown_topic(kafka_broker: KafkaBroker) -> None:
+    topic = unique_name("never.created")
+    result = CliRunner().invoke(cli, ["dev", "consume", topic, "--bootstrap-servers", kafka_broker.bootstrap_servers])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: topic '{topic}' does not exist on {kafka_broker.bootstrap_servers}"

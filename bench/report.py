@@ -1,0 +1,134 @@
+"""Writing the results: ``benchmarks.json`` (for machines), ``benchmarks.md`` (for people), and the PNG.
+
+The JSON's headline keys are the issue's (medians of the runs); everything measured is
+under ``sections`` with median, min, max and the individual runs.
+
+    results = summarize(sections, machine=describe(), load={...}, settings=settings, duration_s=1234.0)
+    write(results, Path("docs"))      # docs/benchmarks.json, .md, .png
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.context import Settings
+
+HEADLINE_KEYS = (
+    "typed_vs_handwritten_ratio_file",
+    "typed_vs_handwritten_ratio_kafka",
+    "typed_events_per_s_file",
+    "enrich_fraction_of_bound",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "rss_growth_ratio",
+    "new_job_s",
+    "regen_s",
+    "default_data_path",
+    "default_execution_mode",
+)
+
+
+def _median(section: dict[str, Any] | None, *path: str) -> Any:
+    node: Any = section
+    for key in path:
+        if not isinstance(node, dict) or node.get(key) is None:
+            return None
+        node = node[key]
+    return node.get("median") if isinstance(node, dict) else node
+
+
+def summarize(
+    sections: dict[str, Any],
+    *,
+    machine: dict[str, Any],
+    load: dict[str, Any],
+    settings: Settings,
+    duration_s: float,
+    skipped: dict[str, str],
+) -> dict[str, Any]:
+    """The JSON document: headline keys first, then targets, details, machine and settings."""
+    typed = sections.get("typed_vs_handwritten") or {}
+    file_run, kafka_run = typed.get("file"), typed.get("kafka")
+    enrich, latency, memory = sections.get("enrichment"), sections.get("latency"), sections.get("memory")
+    codegen, datapath = sections.get("codegen"), sections.get("data_path")
+    fastest = (datapath or {}).get("fastest") or {}
+    results: dict[str, Any] = {
+        "typed_vs_handwritten_ratio_file": _median(file_run, "ratio"),
+        "typed_vs_handwritten_ratio_kafka": _median(kafka_run, "ratio"),
+        "typed_events_per_s_file": _median(file_run, "jobs", "typed", "events_per_s"),
+        "enrich_fraction_of_bound": (
+            {k: v["fraction_of_bound"]["median"] for k, v in enrich["levels"].items()} if enrich else None
+        ),
+        "latency_p50_ms": _median(latency, "p50_ms"),
+        "latency_p99_ms": _median(latency, "p99_ms"),
+        "rss_growth_ratio": _median(memory, "growth_ratio"),
+        "new_job_s": _median(codegen, "new_job_s"),
+        "regen_s": _median(codegen, "regen_s"),
+        "default_data_path": fastest.get("data_path"),
+        "default_execution_mode": fastest.get("execution_mode"),
+    }
+    if kafka_run is None or kafka_run.get("ratio") is None:
+        results["typed_vs_handwritten_ratio_kafka_reason"] = (kafka_run or {}).get("reason") or skipped.get(
+            "kafka", "not run")
+    results["smoke"] = settings.smoke
+    results["generated_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    results["duration_s"] = round(duration_s, 1)
+    results["targets"] = targets(results, latency)
+    results["runtime_defaults"] = {"data_path": "json", "execution_mode": "thread"}
+    results["machine"] = machine
+    results["load"] = load
+    results["settings"] = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()}
+    results["skipped_sections"] = skipped
+    results["sections"] = sections
+    return results
+
+
+def targets(results: dict[str, Any], latency: dict[str, Any] | None) -> dict[str, Any]:
+    """Each target of the issue with the measured median and whether it is met (None: not measured)."""
+
+    def check(value: Any, ok: Any) -> dict[str, Any]:
+        return {"value": value, "met": None if value is None else bool(ok(value))}
+
+    fractions = results["enrich_fraction_of_bound"] or {}
+    up_to_64 = [v for k, v in fractions.items() if int(k) <= 64]
+    p99_target = (latency or {}).get("target_p99_ms", 1200)
+    return {
+        "ratio_file >= 1.0": check(results["typed_vs_handwritten_ratio_file"], lambda v: v >= 1.0),
+        "ratio_file >= 1.5 (aim)": check(results["typed_vs_handwritten_ratio_file"], lambda v: v >= 1.5),
+        "ratio_kafka >= 1.0": check(results["typed_vs_handwritten_ratio_kafka"], lambda v: v >= 1.0),
+        "typed_events_per_s_file >= 20000": check(results["typed_events_per_s_file"], lambda v: v >= 20_000),
+        "enrich >= 90% of bound up to 64 workers": check(min(up_to_64) if up_to_64 else None, lambda v: v >= 0.9),
+        f"latency p99 <= {p99_target} ms": check(results["latency_p99_ms"], lambda v: v <= p99_target),
+        "rss flat (growth <= 1.10)": check(results["rss_growth_ratio"], lambda v: v <= 1.10),
+        "new_job < 5 s": check(results["new_job_s"], lambda v: v < 5.0),
+        "regen < 3 s": check(results["regen_s"], lambda v: v < 3.0),
+    }
+
+
+def write(results: dict[str, Any], out: Path) -> list[Path]:
+    """``benchmarks.json``, ``benchmarks.md`` and ``benchmarks.png`` into ``out``."""
+    from bench.chart import draw
+    from bench.markdown import render
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "benchmarks.json", out / "benchmarks.md", out / "benchmarks.png"]
+    paths[0].write_text(json.dumps(_finite(results), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths[1].write_text(render(results), encoding="utf-8")
+    draw(results, paths[2])
+    return paths
+
+
+def _finite(value: Any) -> Any:
+    """NaN / infinity (not JSON) as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

@@ -1,0 +1,97 @@
+"""Section 1, the cost of types: the generated evgen job against hand-written PyFlink.
+
+File → file, same data, same execution mode and parallelism, runs interleaved (each round
+runs every job once, the order rotating), each job in a fresh process. Jobs:
+
+- ``typed``: the generated job, ``process`` a typed pass-through changing one field;
+- ``typed_template``: the same with the job template's carry-over (``model_dump`` →
+  ``model_validate``) left in, as ``evgen new-job`` writes it;
+- ``handwritten``: dicts + ``json.loads``/``dumps`` + the same validation (fastjsonschema,
+  same resolved schemas), normalization and error routing — the "same work" baseline;
+- ``handwritten_minimal``: ``json.loads``/``dumps`` only — the floor.
+
+The ratio is typed / handwritten events/s per round (median, min, max over rounds). The
+per-event Python cost of each job, measured in-process, splits the time into the job's
+own work and Flink's plumbing.
+
+    results = run_file(ctx)
+    results["ratio"]["median"]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence, TypeVar
+
+from bench.context import Context
+from bench.filerun import SpecBuilder, handwritten_spec, run_file_job, typed_spec
+from bench.inprocess import per_event_us
+from bench.stats import Series, ratio
+
+LABELS = {
+    "typed": "evgen typed (pass-through, one field changed)",
+    "typed_template": "evgen typed, template carry-over (model_dump → model_validate)",
+    "handwritten": "hand-written PyFlink, same work (json + fastjsonschema in/out + normalize + error routing)",
+    "handwritten_minimal": "hand-written PyFlink, minimal (json.loads/json.dumps only, no validation)",
+}
+IN_PROCESS_EVENTS = 20_000
+T = TypeVar("T")
+
+
+def file_jobs(ctx: Context, execution_mode: str) -> dict[str, SpecBuilder]:
+    return {
+        "typed": typed_spec(ctx, "passthrough", execution_mode=execution_mode),
+        "typed_template": typed_spec(ctx, "template_carry", execution_mode=execution_mode),
+        "handwritten": handwritten_spec(ctx, "validated", execution_mode=execution_mode),
+        "handwritten_minimal": handwritten_spec(ctx, "minimal", execution_mode=execution_mode),
+    }
+
+
+def rotated(items: Sequence[T], round_no: int) -> list[T]:
+    """``items`` rotated by ``round_no`` (interleaving: no job always runs first)."""
+    k = round_no % len(items)
+    return list(items[k:]) + list(items[:k])
+
+
+def run_file(ctx: Context) -> dict[str, Any]:
+    """Every job × ``settings.runs`` rounds, file → file; figures and ratios."""
+    s = ctx.settings
+    jobs = file_jobs(ctx, s.execution_mode)
+    rates = {name: Series() for name in jobs}
+    walls = {name: Series() for name in jobs}
+    overheads = {name: Series() for name in jobs}
+    steady = {name: True for name in jobs}
+    for round_no in range(s.runs):
+        for name in rotated(list(jobs), round_no):
+            m = run_file_job(ctx, f"file-{name}-r{round_no + 1}", jobs[name], ctx.data, s.events)
+            rates[name].add(m.events_per_s)
+            walls[name].add(m.wall_s)
+            overheads[name].add(m.overhead_s)
+            steady[name] = steady[name] and m.steady
+    lines = ctx.data.read_text(encoding="utf-8").splitlines()[:IN_PROCESS_EVENTS]
+    in_process = {name: Series() for name in jobs}
+    for _ in range(s.runs):
+        for name in jobs:
+            in_process[name].add(per_event_us(ctx, name, lines))
+    return {
+        "events": s.events,
+        "runs": s.runs,
+        "execution_mode": s.execution_mode,
+        "data_path": "json",
+        "parallelism": 1,
+        "jobs": {
+            name: {
+                "label": LABELS[name],
+                "events_per_s": rates[name].to_dict(1),
+                "wall_s": walls[name].to_dict(2),
+                "startup_and_teardown_s": overheads[name].to_dict(2),
+                "steady_state_resolved": steady[name],
+                "python_us_per_event_in_process": in_process[name].to_dict(1),
+                "flink_and_runtime_us_per_event": round(1e6 / rates[name].median - in_process[name].median, 1),
+            }
+            for name in jobs
+        },
+        "ratio": ratio(rates["typed"], rates["handwritten"]).to_dict(3),
+        "ratio_vs_minimal": ratio(rates["typed"], rates["handwritten_minimal"]).to_dict(3),
+        "ratio_template": ratio(rates["typed_template"], rates["handwritten"]).to_dict(3),
+        "in_process_events": len(lines),
+    }

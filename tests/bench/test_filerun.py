@@ -1,0 +1,43 @@
+"""bench.filerun on the mini-cluster: a correct run is measured, a wrong one fails loudly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.context import Context, Settings
+from bench.errors import CountMismatch
+from bench.filerun import handwritten_spec, run_file_job, typed_spec
+from bench.workspace import Workspace
+
+pytestmark = pytest.mark.flink
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory: pytest.TempPathFactory, valid_events: list[dict[str, Any]]) -> Context:
+    root = tmp_path_factory.mktemp("bench-filerun")
+    data = root / "events.jsonl"
+    data.write_text("".join(json.dumps(valid_events[i % len(valid_events)]) + "\n" for i in range(60)))
+    return Context(settings=Settings.smoke_preset(), workspace=Workspace.create(root / "ws"), data=data,
+                   runs_root=root / "runs", quiet=True)
+
+
+def test_a_correct_run_is_measured(ctx: Context) -> None:
+    m = run_file_job(ctx, "hw", handwritten_spec(ctx, "minimal", execution_mode="thread"), ctx.data, 60)
+    assert m.events == 60 and m.events_per_s > 0 and m.wall_s > 0
+    assert m.first_output_s is not None and 0 < m.first_output_s < m.wall_s
+    assert not (ctx.runs_root / "001-hw" / "output").exists()  # outputs removed after the check
+
+
+def test_a_wrong_count_fails_the_run(ctx: Context, tmp_path: Path) -> None:
+    lines = ctx.data.read_text().splitlines()
+    bad = tmp_path / "with-invalid.jsonl"
+    bad.write_text("\n".join(lines[:59] + ['{"meta": {"id": "not-an-event"}}']) + "\n")
+    with pytest.raises(CountMismatch) as raised:
+        run_file_job(ctx, "typed-wrong", typed_spec(ctx, "passthrough", execution_mode="thread"), bad, 60)
+    assert str(raised.value) == (
+        "typed-wrong: 59 outputs for 60 inputs; 59 outputs carry the change (expected 60); 1 error events"
+    )
