@@ -1,14 +1,18 @@
 """How one event is read, keyed, normalized and written, independent of Flink.
 
-``EventCodec`` binds a generated model class to its stream: it decodes JSON
-into the model, extracts the stream's message key and event time, and turns
-user outputs into normalized JSON valid against the stream's schema.
+``EventCodec`` binds a generated model class to its stream: it decodes JSON (or
+a Flink Row) into the model, and turns outputs into normalized JSON valid against
+the stream's schema, with their message key and event time. ``Router`` gives
+each raw input its bucket (a stable hash of the partition key).
 
-    >>> codec = EventCodec(MyModel, stream="my.stream", schema_uri="/my/schema/1.0.0",
-    ...                    key_fields={"id": "id"})            # doctest: +SKIP
-    >>> event = codec.decode('{"id": 1, ...}')                  # doctest: +SKIP
-    >>> codec.key(event)                                        # doctest: +SKIP
-    '{"id":1}'
+    >>> from pydantic import BaseModel
+    >>> class Event(BaseModel):
+    ...     id: int
+    ...     meta: dict[str, str]
+    >>> codec = EventCodec(Event, stream="my.stream", schema_uri="/my/schema/1.0.0", key_fields={"id": "id"})
+    >>> out = codec.normalize(codec.decode('{"id": 1, "meta": {"id": "x"}}'))
+    >>> out["$schema"], out["meta"]["stream"], out["meta"]["id"], codec.key_of_dict(out)
+    ('/my/schema/1.0.0', 'my.stream', 'x', '{"id":1}')
 """
 
 from __future__ import annotations
