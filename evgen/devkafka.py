@@ -183,7 +183,8 @@ class KafkaBroker:
         """A ``confluent_kafka.admin.AdminClient`` connected to this broker."""
         from confluent_kafka.admin import AdminClient
 
-        return AdminClient({"bootstrap.servers": self.bootstrap_servers, "logger": _client_logger()})
+        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers, "logger": _client_logger()}
+        return AdminClient(config)
 
     def topics(self) -> set[str]:
         """Names of the broker's topics (internal ones excluded)."""
@@ -196,7 +197,7 @@ class KafkaBroker:
     ) -> list[str]:
         """Create topics (replication factor 1); return the names created (existing ones are kept)."""
         from confluent_kafka import KafkaError, KafkaException
-        from confluent_kafka.admin import NewTopic
+        from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
         wanted = list(dict.fromkeys(names))
         if partitions < 1:
@@ -246,16 +247,19 @@ class KafkaBroker:
         return found
 
     def _port(self) -> int:
-        if self.requested_port in (None, 0):
+        if not self.requested_port:
             return free_port(self.host)
-        port = int(self.requested_port)  # type: ignore[arg-type]
+        port = int(self.requested_port)
         if not port_is_free(port, self.host):
             raise BrokerError(f"cannot start the Kafka broker: {self.host}:{port} is already in use (pick another --port, or 0 for a free one)")
         return port
 
     def _make_data_dir(self) -> Path:
         if self._given_data_dir is None:
-            return Path(tempfile.mkdtemp(prefix="evgen-kafka-"))
+            _sweep_orphaned_data_dirs()
+            path = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX))
+            (path / _OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+            return path
         path = Path(self._given_data_dir)
         if path.exists() and any(path.iterdir()):
             raise BrokerError(f"cannot start the Kafka broker: data dir {path} is not empty")
@@ -357,6 +361,31 @@ class KafkaBroker:
         """The most telling error line the broker wrote (stdout, then its log), for messages."""
         texts = [p.read_text(encoding="utf-8", errors="replace") for p in (self._dir() / "broker.out", self.log_path) if p.is_file()]
         return _reason("\n".join(texts))
+
+
+_TEMP_PREFIX = "evgen-kafka-"
+_OWNER_FILE = "owner.pid"
+
+
+def _sweep_orphaned_data_dirs() -> None:
+    """Remove temporary data dirs of brokers whose owning process died without stopping them (e.g. SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_TEMP_PREFIX}*"):
+        try:
+            owner = int((path / _OWNER_FILE).read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue  # not ours, or still being created
+        if not _process_exists(owner):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _LOG4J2 = """\

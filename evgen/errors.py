@@ -41,3 +41,7 @@ class DependencyError(EvgenError):
 
 class BrokerError(EvgenError):
     """The development Kafka broker cannot be started, reached or used."""
+
+
+class ClusterError(EvgenError):
+    """A Flink cluster cannot be started or reached, or it refused a job, a stop or a savepoint."""

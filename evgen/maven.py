@@ -25,10 +25,13 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 from xml.sax.saxutils import escape
 
 from evgen.errors import DependencyError
+
+if TYPE_CHECKING:
+    import requests
 
 #: Maven Central, the default repository.
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
@@ -187,7 +190,7 @@ class HttpsFetcher:
                 except requests.RequestException as e:
                     raise DependencyError(f"cannot download {coord} from {url}: {_request_reason(e)}") from None
 
-    def _session(self):  # -> requests.Session
+    def _session(self) -> requests.Session:
         import requests
         from requests.adapters import HTTPAdapter
         from urllib3.util import Retry
@@ -203,7 +206,7 @@ class HttpsFetcher:
         session.headers["User-Agent"] = "evgen-jars"
         return session
 
-    def _checksum(self, session, coord: Coordinate, url: str) -> str:  # noqa: ANN001
+    def _checksum(self, session: requests.Session, coord: Coordinate, url: str) -> str:
         response = session.get(url + ".sha1", timeout=self.timeout)
         if response.status_code == 404:
             raise ArtifactNotFound(f"{coord} not found in {self.repo_url} (no {url}.sha1)")
@@ -213,7 +216,7 @@ class HttpsFetcher:
             raise DependencyError(f"{url}.sha1 does not hold a SHA-1 checksum")
         return expected
 
-    def _download(self, session, coord: Coordinate, url: str, expected: str, target: Path) -> None:  # noqa: ANN001
+    def _download(self, session: requests.Session, coord: Coordinate, url: str, expected: str, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
         tmp = Path(tmp_name)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -177,3 +179,21 @@ def test_broker_dies_with_its_parent(tmp_path: Path) -> None:
 def test_free_port_is_bindable() -> None:
     port = free_port()
     assert port_is_free(port)
+
+
+def test_orphaned_temporary_data_dirs_are_swept() -> None:
+    """A broker whose owner was SIGKILLed leaves its temp dir; the next start removes it (live owners' dirs stay)."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = Path(tempfile.mkdtemp(prefix="evgen-kafka-"))
+    (orphan / "owner.pid").write_text(str(dead.pid))
+    alive = Path(tempfile.mkdtemp(prefix="evgen-kafka-"))
+    (alive / "owner.pid").write_text(str(os.getpid()))
+    try:
+        with KafkaBroker() as broker:
+            assert broker.data_dir is not None and (broker.data_dir / "owner.pid").read_text() == str(os.getpid())
+        assert not orphan.exists()
+        assert alive.exists()
+    finally:
+        shutil.rmtree(alive, ignore_errors=True)
+        shutil.rmtree(orphan, ignore_errors=True)

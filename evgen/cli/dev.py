@@ -16,11 +16,13 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import click
 
 from evgen.errors import BrokerError, ConfigError
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 #: The port ``evgen dev kafka`` prefers (what generated ``config/kafka.yaml`` defaults to).
 DEFAULT_PORT = 9092
@@ -45,14 +47,18 @@ def deps(connectors: tuple[str, ...], broker: bool) -> None:
 
     settings = JarSettings.from_env()
     chosen = [get_connector(n) for n in connectors] if connectors else all_connectors()
-    started = time.monotonic()
-    for connector in chosen:
-        if connector.maven_artifacts:
-            for jar in resolve_jars(connector.maven_artifacts, settings=settings):
-                click.echo(f"{connector.name}: {jar}")
+    wanted = [(c.name, coord) for c in chosen for coord in c.maven_artifacts]
     if broker:
-        jars = resolve_jars(BROKER_ARTIFACTS, settings=settings)
-        click.echo(f"kafka broker {KAFKA_VERSION}: {len(jars)} jars ({_megabytes(jars):.0f} MB)")
+        wanted += [(f"kafka broker {KAFKA_VERSION}", coord) for coord in BROKER_ARTIFACTS]
+    started = time.monotonic()
+    jars = resolve_jars([coord for _, coord in wanted], settings=settings)  # one batch: one mvn run at most
+    by_coord = dict(zip(dict.fromkeys(coord for _, coord in wanted), jars))
+    for connector in chosen:
+        for coord in connector.maven_artifacts:
+            click.echo(f"{connector.name}: {by_coord[coord]}")
+    if broker:
+        broker_jars = [by_coord[c] for c in BROKER_ARTIFACTS]
+        click.echo(f"kafka broker {KAFKA_VERSION}: {len(broker_jars)} jars ({_megabytes(broker_jars):.0f} MB)")
     click.echo(f"jars ready in {settings.repository} ({time.monotonic() - started:.1f} s)")
 
 
@@ -107,7 +113,7 @@ def kafka(port: int | None, create_topics: bool, job_dir: Path | None, partition
         signal.signal(signal.SIGTERM, previous)
 
 
-def _bootstrap_option() -> Any:
+def _bootstrap_option() -> Callable[[FC], FC]:
     return click.option(
         "--bootstrap-servers", default=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{DEFAULT_PORT}"),
         show_default="$KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092", help="Kafka to talk to.",

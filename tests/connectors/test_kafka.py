@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import uuid
 from datetime import datetime
@@ -228,8 +230,12 @@ def test_missing_environment_variable_is_named_not_leaked(
 # ---------------------------------------------------------------------------- real Flink jobs on the real broker
 
 
-def flink_env(*, parallelism: int = 1, checkpoint_ms: int | None = None) -> Any:
-    """A local mini-cluster environment with the Kafka connector jar, Python workers in processes."""
+def flink_env(*, parallelism: int = 1, checkpoint_ms: int | None = None, mode: str = "process") -> Any:
+    """A local mini-cluster environment with the Kafka connector jar (Python workers in processes by default).
+
+    Thread mode runs Python in an interpreter embedded in the JVM: it finds this venv's
+    packages through PYTHONPATH (set by the caller).
+    """
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
 
@@ -239,7 +245,7 @@ def flink_env(*, parallelism: int = 1, checkpoint_ms: int | None = None) -> Any:
     conf.set_string("pipeline.jars", ";".join(pipeline_jars_for(["kafka"])))
     conf.set_string("python.executable", sys.executable)
     conf.set_string("python.client.executable", sys.executable)
-    conf.set_string("python.execution-mode", "process")
+    conf.set_string("python.execution-mode", mode)
     # the Kafka source's admin thread may log after the job's classloader closed
     conf.set_string("classloader.check-leaked-classloader", "false")
     env = StreamExecutionEnvironment.get_execution_environment(conf)
@@ -321,22 +327,51 @@ def ids(records: list[Any]) -> list[str]:
     return sorted(r.json()["meta"]["id"] for r in records)
 
 
+#: The same pipeline in a fresh interpreter with thread-mode Python workers: thread mode's
+#: embedded interpreter takes PYTHONPATH from the JVM's environment, fixed when PyFlink's
+#: gateway JVM starts, so it runs in its own process.
+THREAD_MODE_JOB = """
+import json, sys
+from evgen.connectors import Endpoint, get_connector
+from evgen.streamconfig import StreamConfig
+sys.path.insert(0, sys.argv[1])
+from test_kafka import flink_env, records_for_sink
+servers, source, sink = sys.argv[2], StreamConfig.from_dict(json.loads(sys.argv[3])), StreamConfig.from_dict(json.loads(sys.argv[4]))
+kafka = get_connector("kafka")
+env = flink_env(parallelism=2, mode="thread")
+src = Endpoint("source", "thread_job", source, "/x/1.0.0", kafka.parse_options("source", {"bootstrap_servers": servers, "group_id": sys.argv[5], "bounded": True}))
+out = Endpoint("sink", "thread_job", sink, "/x/1.0.0", kafka.parse_options("sink", {"bootstrap_servers": servers, "topic_prefix": "eqiad."}))
+kafka.write(records_for_sink(kafka.read(env, src), sink.message_key_fields), out)
+env.execute("kafka-to-kafka-thread-mode")
+"""
+
+
 @pytest.mark.kafka
 @pytest.mark.flink
+@pytest.mark.parametrize("mode", ["process", "thread"])
 def test_kafka_to_kafka_keys_and_timestamps(
     kafka: KafkaConnector, kafka_broker: KafkaBroker, streams: tuple[StreamConfig, StreamConfig],
-    page_change_events: list[dict[str, Any]],
+    page_change_events: list[dict[str, Any]], mode: str,
 ) -> None:
     source_stream, sink_stream = streams
     events = fresh_events(page_change_events, copies=10)
     publish(kafka_broker, source_stream, events)
     servers = kafka_broker.bootstrap_servers
+    group = f"g-{uuid.uuid4()}"
 
-    env = flink_env(parallelism=2)
-    source = endpoint(kafka, "source", source_stream, bootstrap_servers=servers, group_id=f"g-{uuid.uuid4()}", bounded=True)
-    sink = endpoint(kafka, "sink", sink_stream, bootstrap_servers=servers, topic_prefix="eqiad.")
-    kafka.write(records_for_sink(kafka.read(env, source), sink_stream.message_key_fields), sink)
-    env.execute("kafka-to-kafka")
+    if mode == "thread":
+        # PyFlink marks this process (PYFLINK_GATEWAY_DISABLED etc.) once a job ran here: not inherited
+        env_vars = {k: v for k, v in os.environ.items() if not k.startswith(("PYFLINK_", "FLINK_", "_PYTHON"))}
+        env_vars["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        args = [str(Path(__file__).parent), servers, json.dumps(source_stream.to_dict()), json.dumps(sink_stream.to_dict()), group]
+        done = subprocess.run([sys.executable, "-c", THREAD_MODE_JOB, *args], env=env_vars, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    else:
+        env = flink_env(parallelism=2)
+        source = endpoint(kafka, "source", source_stream, bootstrap_servers=servers, group_id=group, bounded=True)
+        sink = endpoint(kafka, "sink", sink_stream, bootstrap_servers=servers, topic_prefix="eqiad.")
+        kafka.write(records_for_sink(kafka.read(env, source), sink_stream.message_key_fields), sink)
+        env.execute("kafka-to-kafka")
 
     eqiad_out, codfw_out = sink_stream.topics
     out = consume_all(servers, [eqiad_out])
