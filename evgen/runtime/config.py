@@ -78,7 +78,11 @@ class FlinkSettings(_Strict):
     data_path: Literal["json", "row"] = "json"
     parallelism: int = Field(1, ge=1)
     checkpoint_interval_ms: int | None = Field(None, ge=100)
+    #: Where checkpoints go; they are kept after a crash or cancel, for ``resume_from``.
     checkpoint_dir: str | None = None
+    #: Restore state from ``latest`` (the newest checkpoint under ``checkpoint_dir``) or a
+    #: checkpoint / savepoint path. With ``latest`` and no checkpoint yet, start fresh.
+    resume_from: str | None = None
     configuration: dict[str, str] = Field(default_factory=dict)
 
 

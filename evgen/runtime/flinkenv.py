@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
+from evgen.errors import ConfigError
 from evgen.runtime.config import FlinkSettings
 
 
@@ -48,6 +49,10 @@ def create_environment(settings: FlinkSettings, job_dir: Path, jars: Iterable[st
         conf.set_string("pipeline.jars", ";".join(jar_list))
     if settings.checkpoint_dir:
         conf.set_string("execution.checkpointing.dir", _uri(settings.checkpoint_dir, job_dir))
+        conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+    restore = restore_path(settings, job_dir)
+    if restore is not None:
+        conf.set_string("execution.state-recovery.path", restore)
     for key, value in settings.configuration.items():
         conf.set_string(key, str(value))
     env = StreamExecutionEnvironment.get_execution_environment(conf)
@@ -55,6 +60,25 @@ def create_environment(settings: FlinkSettings, job_dir: Path, jars: Iterable[st
     if settings.checkpoint_interval_ms:
         env.enable_checkpointing(settings.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
     return env
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The newest completed checkpoint (``<job id>/chk-<n>`` with ``_metadata``) under a directory."""
+    done = [m.parent for m in checkpoint_dir.glob("*/chk-*/_metadata")]
+    return max(done, key=lambda p: (p.stat().st_mtime, int(p.name.split("-")[1])), default=None)
+
+
+def restore_path(settings: FlinkSettings, job_dir: Path) -> str | None:
+    """Where to restore state from, per ``resume_from`` (None: a fresh start)."""
+    if not settings.resume_from:
+        return None
+    if settings.resume_from != "latest":
+        return _uri(settings.resume_from, job_dir)
+    if not settings.checkpoint_dir:
+        raise ConfigError("flink.resume_from: latest needs flink.checkpoint_dir")
+    root = Path(_uri(settings.checkpoint_dir, job_dir).removeprefix("file://"))
+    latest = latest_checkpoint(root)
+    return latest.as_uri() if latest is not None else None
 
 
 def _uri(path: str, job_dir: Path) -> str:

@@ -4,6 +4,7 @@ checkpointing, per-key order, the summary — and one-line errors for bad input.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -19,7 +20,9 @@ EVGEN = [sys.executable, "-m", "evgen.cli"]
 
 
 def evgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EVGEN, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    # PyFlink marks a process that ran a job (PYFLINK_GATEWAY_DISABLED): not for children.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYFLINK_")}
+    return subprocess.run([*EVGEN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
