@@ -55,20 +55,20 @@ class SinkDescriptor(_Strict):
 class ProcessSettings(_Strict):
     """Defaults for every ``process`` step (each call may override them)."""
 
-    batch_size: int = Field(100, ge=1)
-    batch_duration_ms: int = Field(1000, ge=1)
-    max_workers: int = Field(8, ge=1)
+    batch_size: int = Field(default=100, ge=1)
+    batch_duration_ms: int = Field(default=1000, ge=1)
+    max_workers: int = Field(default=8, ge=1)
     sync: bool = False
     #: Batches form per bucket (a stable hash of the partition key) and subtask.
-    buckets: int = Field(16, ge=1)
+    buckets: int = Field(default=16, ge=1)
 
 
 class EventTimeSettings(_Strict):
     """Event time from ``dt``: bounded out-of-orderness and source idleness."""
 
     enabled: bool = False
-    max_out_of_orderness_ms: int = Field(0, ge=0)
-    idleness_ms: int | None = Field(None, ge=1)
+    max_out_of_orderness_ms: int = Field(default=0, ge=0)
+    idleness_ms: int | None = Field(default=None, ge=1)
 
 
 class FlinkSettings(_Strict):
@@ -76,8 +76,8 @@ class FlinkSettings(_Strict):
 
     execution_mode: Literal["thread", "process"] = "thread"
     data_path: Literal["json", "row"] = "json"
-    parallelism: int = Field(1, ge=1)
-    checkpoint_interval_ms: int | None = Field(None, ge=100)
+    parallelism: int = Field(default=1, ge=1)
+    checkpoint_interval_ms: int | None = Field(default=None, ge=100)
     #: Where checkpoints go; they are kept after a crash or cancel, for ``resume_from``.
     checkpoint_dir: str | None = None
     #: Restore state from ``latest`` (the newest checkpoint under ``checkpoint_dir``) or a

@@ -60,7 +60,7 @@ class ErrorEventFactory:
     ) -> dict[str, Any]:
         """An error event for ``raw_event`` (the input exactly as it was read)."""
         original = _loose_parse(raw_event)
-        meta_in = original.get("meta") if isinstance(original.get("meta"), dict) else {}
+        meta_in: dict[str, Any] = original["meta"] if isinstance(original.get("meta"), dict) else {}
         now = utc_now_iso()
         meta: dict[str, Any] = {"stream": self.stream, "id": str(uuid.uuid4()), "dt": now}
         for key in ("domain", "uri", "request_id"):

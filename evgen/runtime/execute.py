@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Mapping, TextIO
 
 import pydantic_core
 from pyflink.common import Duration, Row, Types, WatermarkStrategy
@@ -131,7 +131,7 @@ def build_graph(stream: Stream, env: Any, status_dir: str | None, *, attach_sink
 
 @dataclass(frozen=True)
 class _ToRow:
-    schema: dict[str, Any]
+    schema: Mapping[str, Any]
 
     def __call__(self, value: Any) -> Row:
         return to_row(pydantic_core.from_json(value if isinstance(value, str) else value[1]), self.schema)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
@@ -40,7 +40,7 @@ END_OF_INPUT = 2**62
 
 
 
-def payload_type(row_schema: dict[str, Any] | None) -> Any:
+def payload_type(row_schema: Mapping[str, Any] | None) -> Any:
     """Flink type of a job's inputs: JSON strings, or Rows of the source schema."""
     if row_schema is None:
         return Types.STRING()
@@ -93,7 +93,7 @@ class MiniBatchFunction(KeyedProcessFunction):
         error_records: bool,
         status_dir: str | None,
         resources: tuple[Any, ...] = (),
-        row_schema: dict[str, Any] | None = None,
+        row_schema: Mapping[str, Any] | None = None,
     ):
         self.chain = chain
         self.row_schema = row_schema  # inputs are Rows of this schema (the Row data path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import click
 
@@ -54,8 +54,14 @@ def parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def run_job(job_dir: Path | None, config_paths: Sequence[str], sets: Sequence[str] = ()) -> RunResult:
-    """Load, build and execute a job directory; return its result."""
+def load_job(
+    job_dir: Path | None,
+    config_paths: Sequence[str],
+    sets: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> Job:
+    """The job of ``job_dir`` with its config files merged, then ``--set`` pairs, then
+    ``overrides`` (a config mapping, e.g. ``{"flink": {"parallelism": 2}}``) applied."""
     job_dir = (job_dir or find_job_dir(Path.cwd())).resolve()
     paths = [Path(p) if Path(p).is_absolute() else Path.cwd() / p for p in config_paths]
     if not paths:
@@ -63,7 +69,19 @@ def run_job(job_dir: Path | None, config_paths: Sequence[str], sets: Sequence[st
     config = load_config(paths)
     if sets:
         config = parse_config(merge(config.model_dump(exclude_unset=True), parse_sets(sets)), source="--set")
-    job = Job.from_config(config, job_dir)
+    if overrides:
+        config = parse_config(merge(config.model_dump(exclude_unset=True), overrides), source="command-line options")
+    return Job.from_config(config, job_dir)
+
+
+def run_job(
+    job_dir: Path | None,
+    config_paths: Sequence[str],
+    sets: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Load, build and execute a job directory; return its result."""
+    job = load_job(job_dir, config_paths, sets, overrides)
     pipeline = load_pipeline(job)
     return pipeline(Stream(job)).execute()
 

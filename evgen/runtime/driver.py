@@ -1,0 +1,103 @@
+"""The program Flink's client runs for ``evgen run --target remote``.
+
+``flink run -pym evgen.runtime.driver`` starts this module in a Python process beside the
+Flink client's JVM; the execution environment it gets is the client's, bound to the target
+cluster. It loads the job exactly as a local run does (config files, ``--set``, command
+line overrides), builds the same graph (:func:`evgen.runtime.execute.build_graph`, no
+status files: those are local-only), submits it and prints the job id on a line starting
+with :data:`JOB_ID_PREFIX`. Bad input is printed as one line starting with
+:data:`ERROR_PREFIX` (exit status 1), which ``evgen run`` shows as its own error.
+
+    flink run -d -pyfs page_content_change.zip,evgen.zip -pym evgen.runtime.driver \\
+        --job-dir /jobs/page_content_change --config /jobs/page_content_change/config/kafka.yaml \\
+        --jar file:///cache/flink-sql-connector-kafka-5.0.0-2.2.jar
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from evgen.errors import EvgenError
+
+JOB_ID_PREFIX = "evgen-job-id: "
+ERROR_PREFIX = "evgen-error: "
+
+
+def location_uri(location: str, base: Path) -> str:
+    """A checkpoint / savepoint location as a URI: URIs as they are, paths made absolute
+    against ``base`` (meaningful for a cluster sharing this file system)."""
+    if "://" in location or location.startswith("file:"):
+        return location
+    path = Path(location).expanduser()
+    return (path if path.is_absolute() else base / path).resolve().as_uri()
+
+
+def cluster_environment(job: Any, jars: Sequence[str]) -> Any:
+    """The client's ``StreamExecutionEnvironment`` configured from the job's ``flink`` settings.
+
+    Unlike the local environment, ``python.executable`` is left to the submission
+    (``-pyexec``): the cluster's Python need not live where the client's does.
+    """
+    from pyflink.common import Configuration
+    from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
+
+    settings = job.config.flink
+    conf = Configuration()
+    conf.set_string("python.execution-mode", settings.execution_mode)
+    if settings.checkpoint_dir:
+        conf.set_string("execution.checkpointing.dir", location_uri(settings.checkpoint_dir, job.job_dir))
+    for key, value in settings.configuration.items():
+        conf.set_string(key, str(value))
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.set_parallelism(settings.parallelism)
+    if settings.checkpoint_interval_ms:
+        env.enable_checkpointing(settings.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
+    if jars:
+        env.add_jars(*jars)
+    return env
+
+
+def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides: dict[str, Any],
+           jars: Sequence[str]) -> str:
+    """Build the job's graph on the client's environment, submit it; return the job id."""
+    from evgen.runtime.execute import build_graph
+    from evgen.runtime.runner import load_job, load_pipeline
+    from evgen.runtime.stream import Stream
+
+    if str(job_dir) not in sys.path:
+        sys.path.insert(0, str(job_dir))
+    job = load_job(job_dir, configs, sets, overrides)
+    stream = load_pipeline(job)(Stream(job))
+    env = cluster_environment(job, jars)
+    build_graph(stream, env, None)
+    client = env.execute_async(job.name)
+    return str(client.get_job_id())
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="evgen.runtime.driver", description=__doc__.splitlines()[0])
+    parser.add_argument("--job-dir", type=Path, required=True)
+    parser.add_argument("--config", action="append", default=[])
+    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--overrides", default="{}", help="config mapping (JSON) applied last")
+    parser.add_argument("--jar", action="append", default=[], help="a pipeline jar URL (repeatable)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        job_id = submit(args.job_dir, args.config, args.set, json.loads(args.overrides), args.jar)
+    except EvgenError as e:
+        print(ERROR_PREFIX + str(e), flush=True)
+        return 1
+    print(JOB_ID_PREFIX + job_id, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

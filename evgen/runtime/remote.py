@@ -1,0 +1,233 @@
+"""Running a job on a Flink cluster: ``evgen run --target remote`` and ``evgen stop``.
+
+Submission goes through Flink's own client, ``bin/flink run`` of the installed PyFlink
+distribution, detached, with what the job needs shipped as Flink expects:
+
+- ``-pyfs <package>.zip,evgen.zip``: the job's package (its ``job.py`` and generated
+  ``models/``) and the client's evgen, zipped; Flink extracts both onto the Python
+  workers' ``PYTHONPATH`` (so the workers run the evgen that built the graph);
+- ``-pyreq requirements.txt`` when the job directory has one (installed on the workers);
+- the connectors' jars as ``pipeline.jars`` (uploaded with the job);
+- ``-pyexec`` / ``-pyclientexec``: the workers' Python (``flink.configuration``'s
+  ``python.executable``, else this interpreter) and the client's (this interpreter);
+- ``-s <savepoint>`` to resume from a savepoint (``execution.state-recovery.path``).
+
+The Python program the client runs is :mod:`evgen.runtime.driver`: it builds the same graph
+as a local run and submits it. Everything that can be checked here is checked before the
+client starts (config, contract, jars, the JobManager answering, enough slots), and the
+submission waits until Flink reports the job running (or why it failed).
+
+    >>> sub = submit_job(Path("."), ["config/kafka.yaml"], jobmanager="127.0.0.1:8081")  # doctest: +SKIP
+    >>> sub.job_id                                                                         # doctest: +SKIP
+    '6b5a0e1c4ad0a1b8f5c0e1d2c3b4a596'
+    >>> stop_job("127.0.0.1:8081", sub.job_id, savepoint_dir="/savepoints")               # doctest: +SKIP
+    'file:/savepoints/savepoint-6b5a0e-2d4c7a9e1f03'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from evgen.errors import ClusterError, EvgenError
+from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX, location_uri
+from evgen.runtime.jobmanager import JobManager, JobManagerAddress
+
+__all__ = ["Submission", "flink_command", "stop_job", "submit_job", "zip_package"]
+
+#: How long ``flink run`` may take to compile and upload the job.
+SUBMIT_TIMEOUT_S = 600.0
+_FLINK_JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A job submitted to a cluster."""
+
+    job_id: str
+    name: str
+    jobmanager: JobManagerAddress
+    parallelism: int
+    state: str
+    restored_from: str | None = None
+
+    def describe(self) -> str:
+        """What to tell the user: the job id, where to watch it, how to stop it."""
+        restored = f", restored from {self.restored_from}" if self.restored_from else ""
+        return "\n".join([
+            f"submitted {self.name} to {self.jobmanager} as job {self.job_id} "
+            f"(parallelism {self.parallelism}, {self.state}{restored})",
+            f"  watch: {self.jobmanager.url}/#/job/running/{self.job_id} "
+            "(counts: the evgen.process.* metrics of the evgen:process operator)",
+            f"  stop:  evgen stop --jobmanager {self.jobmanager} {self.job_id} --savepoint <dir>",
+        ])
+
+
+def zip_package(package_dir: Path, dest: Path) -> Path:
+    """Zip ``package_dir`` (a Python package) as ``dest`` with the package at its root,
+    leaving out caches; return ``dest``."""
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package_dir.rglob("*")):
+            relative = path.relative_to(package_dir.parent)
+            if path.is_dir() or "__pycache__" in relative.parts or path.suffix in (".pyc", ".pyo"):
+                continue
+            archive.write(path, relative.as_posix())
+    return dest
+
+
+def flink_command(
+    *,
+    jobmanager: JobManagerAddress,
+    python_files: Sequence[Path],
+    driver_args: Sequence[str],
+    python: str,
+    worker_python: str,
+    from_savepoint: str | None = None,
+    requirements: Path | None = None,
+) -> list[str]:
+    """The ``bin/flink run`` command line that submits the driver, detached."""
+    from evgen.flinkdist import flink_script
+
+    command = [
+        "bash", str(flink_script("flink")), "run", "--detached", "--target", "remote",
+        "-D", f"rest.address={jobmanager.host}", "-D", f"rest.port={jobmanager.port}",
+        "-pyclientexec", python, "-pyexec", worker_python,
+        "-pyfs", ",".join(str(p) for p in python_files),
+    ]
+    if requirements is not None:
+        command += ["-pyreq", str(requirements)]
+    if from_savepoint:
+        command += ["--fromSavepoint", from_savepoint]
+    return command + ["-pym", "evgen.runtime.driver", *driver_args]
+
+
+def submit_job(
+    job_dir: Path | None,
+    configs: Sequence[str],
+    sets: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    jobmanager: str,
+    from_savepoint: str | None = None,
+    ship_evgen: bool = True,
+    wait_timeout_s: float = 180.0,
+) -> Submission:
+    """Submit the job to the session cluster whose REST endpoint is ``jobmanager``
+    (``HOST:PORT``); return once Flink reports it running."""
+    import evgen
+    from evgen.runtime.runner import load_job, load_pipeline
+    from evgen.runtime.stream import Stream
+
+    address = JobManagerAddress.parse(jobmanager)
+    overrides = dict(overrides or {})
+    job = load_job(job_dir, configs, sets, overrides)
+    load_pipeline(job)(Stream(job)).chain()  # contract errors now, not in Flink's client
+    parallelism = job.config.flink.parallelism
+    with JobManager(address) as jm:
+        free = int(jm.overview().get("slots-available", 0))
+        if parallelism > free:
+            raise ClusterError(
+                f"the job needs {parallelism} task slots; the cluster at {address} has {free} free "
+                "(add TaskManagers or lower --parallelism)"
+            )
+        jars = _connector_jars(job)
+        savepoint = location_uri(from_savepoint, Path.cwd()) if from_savepoint else None
+        log_dir = job.job_dir / "out" / "flink-client"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="evgen-submit-") as staging:
+            files = [zip_package(job.job_dir / job.lock.package, Path(staging) / f"{job.lock.package}.zip")]
+            if ship_evgen:
+                files.append(zip_package(Path(evgen.__file__).resolve().parent, Path(staging) / "evgen.zip"))
+            requirements = job.job_dir / "requirements.txt"
+            driver_args = ["--job-dir", str(job.job_dir), "--overrides", json.dumps(overrides)]
+            for config in configs:
+                driver_args += ["--config", str(Path(config).resolve())]
+            for pair in sets:
+                driver_args += ["--set", pair]
+            for jar in jars:
+                driver_args += ["--jar", jar]
+            command = flink_command(
+                jobmanager=address, python_files=files, driver_args=driver_args, python=sys.executable,
+                worker_python=str(job.config.flink.configuration.get("python.executable", sys.executable)),
+                from_savepoint=savepoint, requirements=requirements if requirements.is_file() else None,
+            )
+            output = _run_client(command, log_dir)
+        job_id = _job_id(output, log_dir)
+        state = jm.wait_for_state(job_id, {"RUNNING", "FINISHED"}, timeout_s=wait_timeout_s)
+    return Submission(job_id, job.name, address, parallelism, state, savepoint)
+
+
+def stop_job(jobmanager: str, job_id: str, *, savepoint_dir: str | None = None, drain: bool = False,
+             timeout_s: float = 300.0) -> str | None:
+    """Stop a running job: with a savepoint into ``savepoint_dir`` (returned), else cancel it."""
+    with JobManager(jobmanager) as jm:
+        state = jm.job_state(job_id)
+        if state != "RUNNING":
+            raise ClusterError(f"job {job_id} is {state}, not RUNNING: nothing to stop")
+        if savepoint_dir is None:
+            jm.cancel(job_id)
+            jm.wait_for_state(job_id, {"CANCELED"}, timeout_s=timeout_s)
+            return None
+        location = jm.savepoint(job_id, location_uri(savepoint_dir, Path.cwd()), stop=True, drain=drain,
+                                timeout_s=timeout_s)
+        jm.wait_for_state(job_id, {"FINISHED"}, timeout_s=timeout_s)
+        return location
+
+
+# ---------------------------------------------------------------------------- internals
+
+
+def _connector_jars(job: Any) -> list[str]:
+    sides = (job.source, job.sink, job.error_sink)
+    if not any(side.connector.maven_artifacts for side in sides):
+        return []
+    from evgen.jars import pipeline_jars_for
+
+    return pipeline_jars_for(sorted({side.connector.name for side in sides}))
+
+
+def _run_client(command: list[str], log_dir: Path) -> str:
+    """Run Flink's client; its output (stdout + stderr), or the driver's / Flink's error."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYFLINK_", "_PYTHON", "FLINK_LOG_DIR"))}
+    env["FLINK_LOG_DIR"] = str(log_dir)
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=SUBMIT_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ClusterError(f"flink run did not finish within {SUBMIT_TIMEOUT_S:.0f}s (client logs: {log_dir})") from None
+    output = done.stdout + "\n" + done.stderr
+    (log_dir / "last-submit.out").write_text(output, encoding="utf-8")
+    for line in output.splitlines():
+        if line.startswith(ERROR_PREFIX):
+            raise EvgenError(line[len(ERROR_PREFIX):].strip())
+    if done.returncode != 0:
+        raise ClusterError(f"flink run failed: {_telling_line(output)} (output: {log_dir / 'last-submit.out'})")
+    return output
+
+
+def _job_id(output: str, log_dir: Path) -> str:
+    for line in output.splitlines():
+        if line.startswith(JOB_ID_PREFIX):
+            return line[len(JOB_ID_PREFIX):].strip()
+    match = _FLINK_JOB_ID.search(output)
+    if match:
+        return match.group(1)
+    raise ClusterError(f"flink run printed no job id (output: {log_dir / 'last-submit.out'})")
+
+
+def _telling_line(output: str) -> str:
+    """The most specific error line of a Flink client's output."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for marker in ("Caused by:", "Error", "Exception"):
+        found = [line for line in lines if marker in line]
+        if found:
+            return found[-1][:300]
+    return lines[-1][:300] if lines else "no output"
