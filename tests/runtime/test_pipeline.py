@@ -146,3 +146,37 @@ def test_contract_mismatch_fails_when_built(job_dir: Path, add_module: Any) -> N
         stream.process(wrong.backwards)
     with pytest.raises(ContractError, match=r"returns ErrorEvent but the sink expects PageChange"):
         stream.process(wrong.returns_error).chain()
+
+
+@pytest.mark.flink
+def test_partition_by_keeps_order_per_key_in_parallel(add_module: Any, job_dir: Path,
+                                                      valid_events: list[dict[str, Any]]) -> None:
+    module = add_module("bypage", '''
+        from evgen import Stream
+
+        from .models import PageChange
+
+
+        def pipeline(stream: Stream) -> Stream:
+            return stream.partition_by(lambda e: e.page.page_id % 5).process(lambda e: e, batch_size=2)
+    ''')
+    inputs = []
+    for seq in range(6):
+        for page in range(10):
+            event = fresh(valid_events[0])
+            event["page"] = {**event["page"], "page_id": page}
+            event["meta"]["id"] = f"{page % 5}-{seq}-{page}"
+            inputs.append(json.dumps(event))
+    run = run_on_flink(module.pipeline, job_dir=job_dir, events=inputs,
+                       config={"flink": {"parallelism": 2}, "process": {"buckets": 3},
+                               "event_time": {"enabled": True, "max_out_of_orderness_ms": 1000, "idleness_ms": 2000}})
+    assert run.errors == [] and len(run.outputs) == len(inputs)
+    order: dict[str, list[str]] = {}
+    for output in run.outputs:
+        key, _, rest = output["meta"]["id"].partition("-")
+        order.setdefault(key, []).append(rest)
+    expected: dict[str, list[str]] = {}
+    for line in inputs:
+        key, _, rest = json.loads(line)["meta"]["id"].partition("-")
+        expected.setdefault(key, []).append(rest)
+    assert order == expected  # each partition key's events in input order
