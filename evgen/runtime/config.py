@@ -58,7 +58,9 @@ class ProcessSettings(_Strict):
     batch_size: int = Field(default=100, ge=1)
     batch_duration_ms: int = Field(default=1000, ge=1)
     max_workers: int = Field(default=8, ge=1)
-    sync: bool = False
+    #: True: call the function inline; False: a thread pool of max_workers. Unset: a pool only
+    #: for functions that do I/O (they ask for a requests.Session) or set max_workers.
+    sync: bool | None = None
     #: Batches form per bucket (a stable hash of the partition key) and subtask.
     buckets: int = Field(default=16, ge=1)
 

@@ -21,8 +21,9 @@ from pyflink.common import Duration, Row, Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
 
 from evgen.runtime.events import Router
-from evgen.runtime.operators import BatchSettings, MiniBatchFunction, error_tag, record_type
+from evgen.runtime.operators import BatchSettings, DirectFunction, MiniBatchFunction, error_tag, record_type
 from evgen.runtime.rows import row_type, to_row
+from evgen.runtime.shutdown import GracefulStop, savepoint_location
 from evgen.runtime.status import read_status
 
 if TYPE_CHECKING:
@@ -114,14 +115,14 @@ def build_graph(stream: Stream, env: Any, status_dir: str | None, *, attach_sink
             strategy = strategy.with_idleness(Duration.of_millis(event_time.idleness_ms))
         source = source.assign_timestamps_and_watermarks(strategy)
     resources = tuple(_configured(r, job.config.http) for r in stream.resources)
-    results = (
-        source.key_by(_Bucket(router), key_type=Types.INT())
-        .process(
-            MiniBatchFunction(chain, batch, sink_records, error_records, status_dir, resources, row_schema),
-            output_type=record_type(sink_records),
-        )
-        .name("evgen:process")
-    )
+    args = (chain, batch, sink_records, error_records, status_dir, resources, row_schema)
+    if batch.sync and parallelism == 1:
+        # One subtask keeps every key in order without keying: no shuffle, no state, no timers.
+        process = source.process(DirectFunction(*args), output_type=record_type(sink_records))
+    else:
+        keyed = source.key_by(_Bucket(router), key_type=Types.INT())
+        process = keyed.process(MiniBatchFunction(*args), output_type=record_type(sink_records))
+    results = process.name("evgen:process")
     errors = results.get_side_output(error_tag(error_records))
     if attach_sink:
         job.sink.connector.write(results, job.sink.endpoint)
@@ -186,22 +187,32 @@ def execute_on_flink(stream: Stream, *, out: TextIO | None = None) -> RunResult:
         client = env.execute_async(job.name)
         status = "RUNNING"
         last_line = 0.0
-        while True:
-            status = _job_status(client)
-            if status in ("FINISHED", "FAILED", "CANCELED", "TERMINATED"):
-                break
-            now = time.monotonic()
-            if live and now - last_line >= 1.0:
-                _live_line(read_status(status_dir), now - started, out)
-                last_line = now
-            time.sleep(POLL_INTERVAL_S)
+        savepoints = savepoint_location(job.config.flink, job.job_dir, status_dir)
+        with GracefulStop(client, savepoints, lambda line: _say(line, out)) as stop:  # SIGTERM/SIGINT: drain
+            while True:
+                status = _job_status(client)
+                if status in ("FINISHED", "FAILED", "CANCELED", "TERMINATED"):
+                    break
+                stop.poll(status)
+                now = time.monotonic()
+                if live and now - last_line >= 1.0:
+                    _live_line(read_status(status_dir), now - started, out)
+                    last_line = now
+                time.sleep(POLL_INTERVAL_S)
         client.get_job_execution_result().result()  # raises with Flink's cause if the job failed
+        if stop.savepoint and job.config.flink.checkpoint_dir:
+            _say(f"stopped; drained savepoint: {stop.savepoint}", out)
         status = "FINISHED" if status == "TERMINATED" else status
         counts = read_status(status_dir)
     result = RunResult(counts=counts, elapsed_s=time.monotonic() - started, status=status)
     if live:
         out.write(("\r\033[K" if out.isatty() else "") + result.summary() + "\n")
     return result
+
+
+def _say(line: str, out: TextIO) -> None:
+    out.write(("\r\033[K" if out.isatty() else "") + line + "\n")
+    out.flush()
 
 
 def _job_status(client: Any) -> str:

@@ -39,7 +39,7 @@ from typing import Any, Mapping, Sequence
 
 from evgen.errors import ClusterError, EvgenError
 from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX, location_uri
-from evgen.runtime.jobmanager import JobManager, JobManagerAddress
+from evgen.jobmanager import JobManager, JobManagerAddress
 
 __all__ = ["Submission", "flink_command", "stop_job", "submit_job", "zip_package"]
 

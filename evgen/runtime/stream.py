@@ -77,10 +77,12 @@ class Stream:
         max_workers: int | None = None,
         sync: bool | None = None,
     ) -> Stream:
-        """Apply ``fn`` to each event in a thread pool, in mini-batches.
+        """Apply ``fn`` to each event, in mini-batches on a thread pool or synchronously.
 
-        ``fn`` returns one event, or yields 0..N (a generator). Returning None is
-        an error event. Functions asking for a ``requests.Session`` get a pooled one.
+        ``fn`` returns one event, or yields 0..N (a generator). Returning None is an
+        error event. Functions asking for a ``requests.Session`` get a pooled one and run
+        on a pool of ``max_workers`` threads; other functions run synchronously unless
+        ``max_workers`` or ``sync=False`` asks for a pool.
         """
         if self.batch is not None and (batch_size or batch_duration_ms or max_workers or sync is not None):
             raise ContractError("batch settings belong to the first process step; later steps run in its batches")
@@ -88,11 +90,15 @@ class Stream:
         step = Step.process(fn, name)
         contract.check_accepts(fn, self.flowing, f"process({step.name})")
         defaults = self.job.config.process
+        if sync is None:
+            sync = defaults.sync
+        if sync is None:  # a pool helps only functions that wait (on I/O); Python code holds the GIL
+            sync = not resources and max_workers is None and "max_workers" not in defaults.model_fields_set
         batch = self.batch or BatchSettings(
             batch_size=batch_size or defaults.batch_size,
             batch_duration_ms=batch_duration_ms or defaults.batch_duration_ms,
             max_workers=max_workers or defaults.max_workers,
-            sync=defaults.sync if sync is None else sync,
+            sync=sync,
             buckets=defaults.buckets,
         )
         return replace(

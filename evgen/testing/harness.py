@@ -57,7 +57,7 @@ def _events(events: Events, job_dir: Path) -> list[str]:
 def _config(job_dir: Path, raw: list[str], overrides: dict[str, Any] | None, sink_names: tuple[str, str]) -> JobConfig:
     """The job's local config with in-memory source and sinks (``overrides`` merged last;
     an overriding ``source`` replaces the in-memory one)."""
-    data = load_config([job_dir / "config" / "local.yaml"], environ={}).model_dump()
+    data = load_config([job_dir / "config" / "local.yaml"], environ={}).model_dump(exclude_unset=True)
     overrides = dict(overrides or {})
     data["source"] = overrides.pop("source", None) or {**data["source"], "connector": "memory", "options": {"events": raw}}
     data["sink"] = {**data["sink"], "connector": "memory", "options": {"name": sink_names[0]}}
