@@ -70,7 +70,9 @@ class LockedStream:
             "sha256": self.sha256,
             "module": self.module,
             "model": self.model,
-            "config": self.config.to_dict(),
+            # Pairs, not a mapping: the file is written with sorted keys, and the order of the
+            # key fields is part of the message key producers write (Kafka partitioning).
+            "config": {**self.config.to_dict(), "message_key_fields": list(map(list, self.config.message_key_fields.items()))},
         }
 
     @classmethod

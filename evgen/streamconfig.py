@@ -72,6 +72,8 @@ class StreamConfig:
         if prefixes is not None:
             prefixes = tuple(_strings(prefixes, f"{where}: topic_prefixes"))
         keys = d.get("message_key_fields") or {}
+        if isinstance(keys, list) and all(isinstance(p, list) and len(p) == 2 for p in keys):
+            keys = dict(keys)  # ordered [name, path] pairs, as evgen.lock stores them
         if not isinstance(keys, Mapping) or not all(isinstance(v, str) for v in keys.values()):
             raise StreamConfigError(f"{where}: message_key_fields must map names to field paths")
         canary = d.get("canary_events_enabled", True)

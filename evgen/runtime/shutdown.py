@@ -6,9 +6,13 @@ them: started again *without* that checkpoint (same consumer group, no ``resume_
 — a datacenter failover) it would never emit them. So the first SIGTERM or SIGINT stops
 the job with a *drained* savepoint (Flink's stop-with-savepoint, advancing to the end of
 event time): every pending batch is flushed to the sinks, then the savepoint commits the
-source offsets to the consumer group and the sinks' Kafka transactions. The job then
-finishes and ``evgen run`` prints its summary and exits 0. A second signal stops
-waiting (exit as before: the last checkpoint still holds everything).
+sinks' Kafka transactions and the source commits its offsets to the consumer group. The
+job then finishes and ``evgen run`` prints its summary and exits 0. (Flink's Kafka source
+commits asynchronously and may shut down before that last commit lands: the group then
+stays at the previous checkpoint's offsets and a successor re-reads a few records — it
+never skips one.) A second signal stops waiting (exit as before: the last checkpoint still
+holds everything). If Flink refuses the savepoint (tasks still deploying), it is asked
+again every few seconds.
 
     with GracefulStop(client, savepoint_dir) as stop:
         while not finished(client):
@@ -20,8 +24,10 @@ waiting (exit as before: the last checkpoint still holds everything).
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
+import time
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Callable
@@ -31,6 +37,8 @@ from evgen.runtime.config import FlinkSettings
 __all__ = ["GracefulStop", "savepoint_location"]
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: Seconds between two tries of a stop-with-savepoint Flink refused.
+RETRY_S = 2.0
 
 
 class GracefulStop:
@@ -44,6 +52,8 @@ class GracefulStop:
         self.requested: int | None = None
         self._savepoint: str | None = None
         self._future: Any = None
+        self._attempts = 0
+        self._retry_at = 0.0
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> GracefulStop:
@@ -66,23 +76,27 @@ class GracefulStop:
 
     def poll(self, status: str) -> None:
         """Call from the wait loop: starts the drained stop once asked to and the job runs;
-        notes the savepoint once it completed."""
+        notes the savepoint once it completed, and tries again when Flink refused it (e.g.
+        while tasks are still being deployed)."""
         if self.requested is None:
             return
         if self._future is None:
-            if status != "RUNNING":
-                return  # not all tasks are up yet: a savepoint would be refused
-            name = signal.Signals(self.requested).name
-            self.say(f"{name}: stopping — flushing pending batches, then a savepoint commits offsets and transactions")
+            if status != "RUNNING" or time.monotonic() < self._retry_at:
+                return  # a savepoint needs every task running
+            if self._attempts == 0:
+                name = signal.Signals(self.requested).name
+                self.say(f"{name}: stopping — flushing pending batches, then a savepoint commits offsets and transactions")
+            self._attempts += 1
             self._future = _stop_with_savepoint(self.client, self.savepoint_dir)
             return
         if self._savepoint is None and self._future.isDone():
             try:
                 self._savepoint = str(self._future.get())
-            except Exception as e:  # noqa: BLE001 - Py4JJavaError: report Flink's reason, fall back to cancel
-                self.say(f"stop with savepoint failed ({_reason(e)}); cancelling the job instead")
-                self.client.cancel()
-                self._savepoint = ""
+            except Exception as e:  # noqa: BLE001 - Py4JJavaError: report Flink's reason and try again
+                self.say(f"stop with savepoint refused ({_reason(e)}); trying again in {RETRY_S:.0f} s "
+                         "(signal again to exit without it)")
+                self._future = None
+                self._retry_at = time.monotonic() + RETRY_S
 
     @property
     def savepoint(self) -> str | None:
@@ -127,6 +141,8 @@ def _stop_with_savepoint(client: Any, savepoint_dir: str) -> Any:
 
 
 def _reason(error: Exception) -> str:
+    """Flink's own words, from the innermost exception message."""
     text = str(getattr(error, "java_exception", None) or error)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return (lines[0] if lines else type(error).__name__)[:300]
+    messages = re.findall(r"(?:^|Caused by: )[\w.$]+(?:Exception|Error): (.+)", text, re.MULTILINE)
+    reason = messages[-1] if messages else (text.strip().splitlines() or [type(error).__name__])[0]
+    return reason.strip()[:400]
