@@ -75,17 +75,19 @@ def run_suite(settings: Settings, out: Path, sections: list[str], work_dir: Path
     skipped = {s: "not selected (--sections)" for s in SECTIONS if s not in sections}
     if not settings.kafka and "kafka" in sections:
         skipped["kafka"] = "disabled (--no-kafka)"
+    section_load: dict[str, Any] = {}
     for name in sections:
         if name in skipped:
             continue
-        ctx.log(f"section {name}")
+        section_load[name] = load()
+        ctx.log(f"section {name} (load average {section_load[name]['load1']})")
         section = runners[name](ctx)
         place = PLACES[name]
         node = results
         for key in place[:-1]:
             node = node.setdefault(key, {})
         node[place[-1]] = section
-    summary = summarize(results, machine=machine, load={"before": load_before, "after": load()}, settings=settings,
+    summary = summarize(results, machine=machine, load={"before": load_before, "sections": section_load, "after": load()}, settings=settings,
                         duration_s=time.monotonic() - started, skipped=skipped)
     for path in write(summary, out):
         ctx.log(f"wrote {path}")

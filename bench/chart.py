@@ -23,7 +23,7 @@ def _bars(ax: Any, names: list[str], figures: list[dict[str, Any]], title: str, 
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(ylabel, fontsize=9)
     for i, m in enumerate(medians):
-        ax.annotate(f"{m:,.0f}", (i, m), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+        ax.annotate(f"{m:,.0f}", (i, m / 2), ha="center", va="center", fontsize=8, color="white")
 
 
 def draw(results: dict[str, Any], path: Path) -> None:

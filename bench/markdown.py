@@ -60,8 +60,10 @@ def render(results: dict[str, Any]) -> str:
         ["cores", str(m["cores"])], ["memory", f"{m['memory_gib']} GiB"], ["CPU", m["cpu_model"]],
         ["OS", m["os"]], ["Python", m["python"]], ["Java", m["java"]], ["Flink (apache-flink)", m["flink"]],
         ["pydantic / pydantic-core", f"{m['pydantic']} / {m['pydantic_core']}"],
-        ["load average before → after", f"{_fmt(load.get('before', {}).get('load1'), 2)} → "
-                                        f"{_fmt(load.get('after', {}).get('load1'), 2)}"],
+        ["1-min load average: start → each section → end", " → ".join(
+            [_fmt(load.get("before", {}).get("load1"), 1)]
+            + [f"{name} {_fmt(v.get('load1'), 1)}" for name, v in (load.get("sections") or {}).items()]
+            + [_fmt(load.get("after", {}).get("load1"), 1)])],
     ])
     out += ["The machine is shared: other processes ran during the measurements (see the load average), so "
             "absolute figures carry noise; ratios of interleaved runs less so.", ""]
@@ -91,13 +93,21 @@ def render(results: dict[str, Any]) -> str:
                 f"{run['events']:,} page_change events (≈1.7 KB), parallelism 1, {run['execution_mode']} mode, "
                 "JSON data path. Steady state: output growth between 10 % and 90 % of the final output; "
                 "start-up and tear-down shown separately.", ""]
+        header = ["job", "what", "events/s", "start-up + tear-down s"]
+        split = transport == "file"
+        if split:
+            header += ["Python µs/event (in-process)", "Flink + runtime µs/event"]
         rows = []
         for name, job in run["jobs"].items():
-            rows.append([f"`{name}`", job["label"], _mmm(job["events_per_s"]), _mmm(job["startup_and_teardown_s"], 1),
-                         _fmt(job.get("python_us_per_event_in_process", {}).get("median"), 1),
-                         _fmt(job.get("flink_and_runtime_us_per_event"), 1)])
-        out += _table(["job", "what", "events/s", "start-up + tear-down s", "Python µs/event (in-process)",
-                       "Flink + runtime µs/event"], rows)
+            row = [f"`{name}`", job["label"], _mmm(job["events_per_s"]), _mmm(job["startup_and_teardown_s"], 1)]
+            if split:
+                row += [_fmt(job["python_us_per_event_in_process"]["median"], 1),
+                        _fmt(job["flink_and_runtime_us_per_event"], 1)]
+            rows.append(row)
+        out += _table(header, rows)
+        if split:
+            out += ["Python µs/event: the job's per-event code alone, in this process, over the first "
+                    f"{run['in_process_events']:,} events; Flink + runtime: 1 / (events/s) minus that.", ""]
         out += [f"- typed / hand-written (same work): **{_mmm(run['ratio'], 3)}**",
                 f"- typed / hand-written minimal: {_mmm(run.get('ratio_vs_minimal'), 3)}"]
         if run.get("ratio_template"):

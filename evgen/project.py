@@ -20,6 +20,7 @@ import json
 import keyword
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -327,6 +328,7 @@ def _render_template(
         "carry_over": "all" if include is None else "shared",
         "include": "{" + ", ".join(json.dumps(n) for n in include) + "}" if include else "set()",
         "missing_required": ", ".join(missing),
+        **_deployment_context(job),
     }
     with tempfile.TemporaryDirectory(prefix="evgen-cookiecutter-") as home:
         cookiecutter(
@@ -337,6 +339,21 @@ def _render_template(
             default_config={"cookiecutters_dir": home, "replay_dir": home},
             accept_hooks=False,
         )
+
+
+def _deployment_context(job: str) -> dict[str, str]:
+    """What the Dockerfile and FlinkDeployment templates need: the Flink and Python versions
+    evgen runs with, and the job's Kubernetes name."""
+    from evgen.flinkdist import flink_version
+
+    version = flink_version()
+    major, minor = version.split(".")[:2]
+    return {
+        "flink_version": version,
+        "flink_operator_version": f"v{major}_{minor}",
+        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "k8s_name": job.replace("_", "-"),
+    }
 
 
 def _write(root: Path, files: Mapping[str, bytes]) -> None:

@@ -25,6 +25,7 @@ PAGE_CONTENT_CHANGE = "mediawiki.page_content_change.v1"
 USER_OWNED = (
     "pyproject.toml", "README.md", ".gitignore", "config/local.yaml", "config/kafka.yaml",
     "tests/test_job.py", "{pkg}/__init__.py", "{pkg}/__main__.py", "{pkg}/job.py",
+    "Dockerfile", ".dockerignore", "deploy/flinkdeployment.yaml", "DEPLOY.md",
 )  # fmt: skip
 
 

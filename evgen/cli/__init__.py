@@ -1,7 +1,7 @@
 """The ``evgen`` command line.
 
 Each sub-command lives in the module named after what it does (``jobs``: new-job
-and regen, ``run``: running a job, ``dev``: local Kafka and connector jars, ``demo``: the
+and regen, ``run``: running and stopping a job, ``dev``: local Kafka and connector jars, ``demo``: the
 example job end to end).
 Every :class:`~evgen.errors.EvgenError` is printed as one ``error: ...`` line on
 stderr with exit status 1, never as a traceback.
@@ -42,6 +42,7 @@ def _register() -> None:
     cli.add_command(jobs.new_job)
     cli.add_command(jobs.regen)
     cli.add_command(run.run)
+    cli.add_command(run.stop)
     cli.add_command(dev.deps)
     cli.add_command(dev.dev)
     cli.add_command(demo.demo)

@@ -9,8 +9,7 @@ with :data:`JOB_ID_PREFIX`. Bad input is printed as one line starting with
 :data:`ERROR_PREFIX` (exit status 1), which ``evgen run`` shows as its own error.
 
     flink run -d -pyfs page_content_change.zip,evgen.zip -pym evgen.runtime.driver \\
-        --job-dir /jobs/page_content_change --config /jobs/page_content_change/config/kafka.yaml \\
-        --jar file:///cache/flink-sql-connector-kafka-5.0.0-2.2.jar
+        --job-dir /jobs/page_content_change --config /jobs/page_content_change/config/kafka.yaml
 """
 
 from __future__ import annotations
@@ -40,7 +39,8 @@ def cluster_environment(job: Any, jars: Sequence[str]) -> Any:
     """The client's ``StreamExecutionEnvironment`` configured from the job's ``flink`` settings.
 
     Unlike the local environment, ``python.executable`` is left to the submission
-    (``-pyexec``): the cluster's Python need not live where the client's does.
+    (``-pyexec``): the cluster's Python need not live where the client's does; so is the
+    state to restore (``--fromSavepoint``).
     """
     from pyflink.common import Configuration
     from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
@@ -50,6 +50,8 @@ def cluster_environment(job: Any, jars: Sequence[str]) -> Any:
     conf.set_string("python.execution-mode", settings.execution_mode)
     if settings.checkpoint_dir:
         conf.set_string("execution.checkpointing.dir", location_uri(settings.checkpoint_dir, job.job_dir))
+        # as locally: checkpoints survive a cancel, to resume from (flink.resume_from)
+        conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
     for key, value in settings.configuration.items():
         conf.set_string(key, str(value))
     env = StreamExecutionEnvironment.get_execution_environment(conf)
@@ -61,8 +63,17 @@ def cluster_environment(job: Any, jars: Sequence[str]) -> Any:
     return env
 
 
-def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides: dict[str, Any],
-           jars: Sequence[str]) -> str:
+def connector_jars(job: Any) -> list[str]:
+    """``file://`` URLs of the jars the job's connectors need (evgen's verified jar cache)."""
+    sides = (job.source, job.sink, job.error_sink)
+    if not any(side.connector.maven_artifacts for side in sides):
+        return []
+    from evgen.jars import pipeline_jars_for
+
+    return pipeline_jars_for(sorted({side.connector.name for side in sides}))
+
+
+def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides: dict[str, Any]) -> str:
     """Build the job's graph on the client's environment, submit it; return the job id."""
     from evgen.runtime.execute import build_graph
     from evgen.runtime.runner import load_job, load_pipeline
@@ -72,10 +83,21 @@ def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides
         sys.path.insert(0, str(job_dir))
     job = load_job(job_dir, configs, sets, overrides)
     stream = load_pipeline(job)(Stream(job))
-    env = cluster_environment(job, jars)
+    env = cluster_environment(job, connector_jars(job))
     build_graph(stream, env, None)
     client = env.execute_async(job.name)
     return str(client.get_job_id())
+
+
+def root_cause(error: Exception) -> str:
+    """The innermost Java cause of a Py4J error, as its message (or the error's first line)."""
+    java = getattr(error, "java_exception", None)
+    if java is None:
+        return next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    while java.getCause() is not None:
+        java = java.getCause()
+    message = java.getMessage()
+    return str(message) if message else str(java.toString())
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -84,16 +106,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--overrides", default="{}", help="config mapping (JSON) applied last")
-    parser.add_argument("--jar", action="append", default=[], help="a pipeline jar URL (repeatable)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from py4j.protocol import Py4JJavaError
+
     try:
-        job_id = submit(args.job_dir, args.config, args.set, json.loads(args.overrides), args.jar)
+        job_id = submit(args.job_dir, args.config, args.set, json.loads(args.overrides))
     except EvgenError as e:
         print(ERROR_PREFIX + str(e), flush=True)
+        return 1
+    except Py4JJavaError as e:  # Flink refused the job: say why in one line
+        print(ERROR_PREFIX + f"Flink did not start the job: {root_cause(e)}", flush=True)
         return 1
     print(JOB_ID_PREFIX + job_id, flush=True)
     return 0

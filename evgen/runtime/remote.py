@@ -4,16 +4,18 @@ Submission goes through Flink's own client, ``bin/flink run`` of the installed P
 distribution, detached, with what the job needs shipped as Flink expects:
 
 - ``-pyfs <package>.zip,evgen.zip``: the job's package (its ``job.py`` and generated
-  ``models/``) and the client's evgen, zipped; Flink extracts both onto the Python
-  workers' ``PYTHONPATH`` (so the workers run the evgen that built the graph);
+  ``models/``) and, in process mode, the client's evgen, zipped; Flink extracts them onto
+  the Python workers' ``PYTHONPATH`` (so the workers run the evgen that built the graph);
 - ``-pyreq requirements.txt`` when the job directory has one (installed on the workers);
 - the connectors' jars as ``pipeline.jars`` (uploaded with the job);
 - ``-pyexec`` / ``-pyclientexec``: the workers' Python (``flink.configuration``'s
   ``python.executable``, else this interpreter) and the client's (this interpreter);
-- ``-s <savepoint>`` to resume from a savepoint (``execution.state-recovery.path``).
+- ``--fromSavepoint <path>`` to resume from a savepoint or retained checkpoint
+  (``--from-savepoint``, else the config's ``flink.resume_from``).
 
-The Python program the client runs is :mod:`evgen.runtime.driver`: it builds the same graph
-as a local run and submits it. Everything that can be checked here is checked before the
+Python runs in ``process`` mode on a session cluster unless the job's config says otherwise
+(see :func:`submit_job`). The Python program the client runs is :mod:`evgen.runtime.driver`:
+it builds the same graph as a local run and submits it. Everything that can be checked here is checked before the
 client starts (config, contract, jars, the JobManager answering, enough slots), and the
 submission waits until Flink reports the job running (or why it failed).
 
@@ -38,8 +40,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from evgen.errors import ClusterError, EvgenError
-from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX, location_uri
 from evgen.jobmanager import JobManager, JobManagerAddress
+from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX, connector_jars, location_uri
 
 __all__ = ["Submission", "flink_command", "stop_job", "submit_job", "zip_package"]
 
@@ -56,6 +58,7 @@ class Submission:
     name: str
     jobmanager: JobManagerAddress
     parallelism: int
+    execution_mode: str
     state: str
     restored_from: str | None = None
 
@@ -64,7 +67,7 @@ class Submission:
         restored = f", restored from {self.restored_from}" if self.restored_from else ""
         return "\n".join([
             f"submitted {self.name} to {self.jobmanager} as job {self.job_id} "
-            f"(parallelism {self.parallelism}, {self.state}{restored})",
+            f"(parallelism {self.parallelism}, {self.execution_mode} mode, {self.state}{restored})",
             f"  watch: {self.jobmanager.url}/#/job/running/{self.job_id} "
             "(counts: the evgen.process.* metrics of the evgen:process operator)",
             f"  stop:  evgen stop --jobmanager {self.jobmanager} {self.job_id} --savepoint <dir>",
@@ -117,18 +120,38 @@ def submit_job(
     *,
     jobmanager: str,
     from_savepoint: str | None = None,
-    ship_evgen: bool = True,
+    ship_evgen: bool | None = None,
     wait_timeout_s: float = 180.0,
 ) -> Submission:
     """Submit the job to the session cluster whose REST endpoint is ``jobmanager``
-    (``HOST:PORT``); return once Flink reports it running."""
+    (``HOST:PORT``); return once Flink reports it running.
+
+    Python runs in ``process`` mode unless the config sets ``flink.execution_mode``: a
+    session cluster's TaskManagers run many jobs, and thread mode's embedded interpreter
+    (one per TaskManager) keeps the modules of the first job that imported them — a new
+    version of a job's code submitted later would not be loaded. ``ship_evgen`` (default:
+    in process mode) adds the client's evgen to the shipped files; in thread mode the
+    TaskManagers' installed evgen is used.
+    """
     import evgen
+    from evgen.runtime.config import merge
+    from evgen.runtime.flinkenv import restore_path
     from evgen.runtime.runner import load_job, load_pipeline
     from evgen.runtime.stream import Stream
 
     address = JobManagerAddress.parse(jobmanager)
     overrides = dict(overrides or {})
     job = load_job(job_dir, configs, sets, overrides)
+    if "execution_mode" not in job.config.flink.model_fields_set:
+        # A session cluster's TaskManagers outlive jobs: thread mode's one interpreter per JVM
+        # keeps every job's modules; process mode gives each job fresh Python workers.
+        overrides = merge(overrides, {"flink": {"execution_mode": "process"}})
+        job = load_job(job_dir, configs, sets, overrides)
+    mode = job.config.flink.execution_mode
+    if ship_evgen is None:  # thread mode imports evgen once per TaskManager: use the installed one
+        ship_evgen = mode == "process"
+    if str(job.job_dir) not in sys.path:  # the job's package, wherever evgen runs from
+        sys.path.insert(0, str(job.job_dir))
     load_pipeline(job)(Stream(job)).chain()  # contract errors now, not in Flink's client
     parallelism = job.config.flink.parallelism
     with JobManager(address) as jm:
@@ -138,8 +161,11 @@ def submit_job(
                 f"the job needs {parallelism} task slots; the cluster at {address} has {free} free "
                 "(add TaskManagers or lower --parallelism)"
             )
-        jars = _connector_jars(job)
-        savepoint = location_uri(from_savepoint, Path.cwd()) if from_savepoint else None
+        connector_jars(job)  # fetched and verified now (the driver finds them in the cache)
+        if from_savepoint:
+            savepoint: str | None = location_uri(from_savepoint, Path.cwd())
+        else:  # flink.resume_from of the config, if any ("latest": newest retained checkpoint)
+            savepoint = restore_path(job.config.flink, job.job_dir)
         log_dir = job.job_dir / "out" / "flink-client"
         log_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="evgen-submit-") as staging:
@@ -152,8 +178,6 @@ def submit_job(
                 driver_args += ["--config", str(Path(config).resolve())]
             for pair in sets:
                 driver_args += ["--set", pair]
-            for jar in jars:
-                driver_args += ["--jar", jar]
             command = flink_command(
                 jobmanager=address, python_files=files, driver_args=driver_args, python=sys.executable,
                 worker_python=str(job.config.flink.configuration.get("python.executable", sys.executable)),
@@ -162,7 +186,7 @@ def submit_job(
             output = _run_client(command, log_dir)
         job_id = _job_id(output, log_dir)
         state = jm.wait_for_state(job_id, {"RUNNING", "FINISHED"}, timeout_s=wait_timeout_s)
-    return Submission(job_id, job.name, address, parallelism, state, savepoint)
+    return Submission(job_id, job.name, address, parallelism, mode, state, savepoint)
 
 
 def stop_job(jobmanager: str, job_id: str, *, savepoint_dir: str | None = None, drain: bool = False,
@@ -183,15 +207,6 @@ def stop_job(jobmanager: str, job_id: str, *, savepoint_dir: str | None = None, 
 
 
 # ---------------------------------------------------------------------------- internals
-
-
-def _connector_jars(job: Any) -> list[str]:
-    sides = (job.source, job.sink, job.error_sink)
-    if not any(side.connector.maven_artifacts for side in sides):
-        return []
-    from evgen.jars import pipeline_jars_for
-
-    return pipeline_jars_for(sorted({side.connector.name for side in sides}))
 
 
 def _run_client(command: list[str], log_dir: Path) -> str:

@@ -35,20 +35,24 @@ class OperatorStatus:
         self._group = metric_group.add_group("evgen").add_group(operator) if metric_group is not None else None
         self._counters: dict[str, Any] = {}
         self._published: Counter[str] = Counter()
-        self._batch_dist = self._group.distribution("batch_size") if self._group is not None else None
-        if self._group is not None:
-            self._group.gauge("latency_ms_avg", lambda: int(self.latency_ms_total / max(1, self.counts["in"])))
-            self._group.gauge("latency_ms_max", lambda: int(self.latency_ms_max))
         self._last_flush = time.monotonic()
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] += n
 
     def _publish(self) -> None:
-        """Push counts to Flink's counters (each inc is a JVM call, so once per flush)."""
+        """Push counts to Flink's counters (each inc is a JVM call, so once per flush).
+
+        Counters only, from the operator's own thread: a gauge would call back into Python
+        from Flink's metrics thread, which thread mode does not survive reliably.
+        """
         if self._group is None:
             return
-        for name, value in self.counts.items():
+        for name, value in {
+            **self.counts,
+            "batches": sum(self.batch_sizes.values()),
+            "latency_ms_total": int(self.latency_ms_total),
+        }.items():
             delta = value - self._published[name]
             if delta:
                 counter = self._counters.get(name)
@@ -59,8 +63,6 @@ class OperatorStatus:
 
     def observe_batch(self, size: int) -> None:
         self.batch_sizes[size] += 1
-        if self._batch_dist is not None:
-            self._batch_dist.update(size)
 
     def observe_latency(self, ms: float) -> None:
         self.latency_ms_total += ms
@@ -75,8 +77,8 @@ class OperatorStatus:
         """Publish the counts now; write the status file atomically (never half a file)."""
         self._last_flush = time.monotonic()
         self._publish()
-        if self._path is None:
-            return
+        if self._path is None or not self._path.parent.is_dir():
+            return  # no status dir here: a TaskManager on another host than the driver reading it
         snapshot = {
             "counts": dict(self.counts),
             "batches": sum(self.batch_sizes.values()),

@@ -1,0 +1,51 @@
+"""The Flink distribution inside the installed ``apache-flink`` package.
+
+PyFlink ships a complete Flink (``bin/``, ``conf/``, ``lib/``, ``opt/``): its ``bin/flink``
+client submits jobs to clusters and its ``jobmanager.sh`` / ``taskmanager.sh`` start them.
+
+    >>> (flink_home() / "bin" / "flink").is_file()
+    True
+    >>> flink_version()
+    '2.2.1'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evgen.errors import ClusterError
+
+__all__ = ["flink_home", "flink_script", "flink_version", "python_jar"]
+
+
+def flink_home() -> Path:
+    """The distribution's root directory; :class:`ClusterError` if the package has none."""
+    import pyflink
+
+    home = Path(pyflink.__file__).resolve().parent
+    if not (home / "bin" / "flink").is_file() or not (home / "lib").is_dir():
+        raise ClusterError(f"the installed apache-flink has no Flink distribution (no {home / 'bin' / 'flink'})")
+    return home
+
+
+def flink_script(name: str) -> Path:
+    """``bin/<name>`` of the distribution (``flink``, ``jobmanager.sh``, ``taskmanager.sh``)."""
+    path = flink_home() / "bin" / name
+    if not path.is_file():
+        raise ClusterError(f"the Flink distribution has no bin/{name} ({path})")
+    return path
+
+
+def flink_version() -> str:
+    """The installed Flink version, e.g. ``2.2.1``."""
+    from pyflink.version import __version__
+
+    return str(__version__)
+
+
+def python_jar() -> Path:
+    """``opt/flink-python-<version>.jar``: the jar whose ``PythonDriver`` runs Python jobs."""
+    path = flink_home() / "opt" / f"flink-python-{flink_version()}.jar"
+    if not path.is_file():
+        raise ClusterError(f"the Flink distribution has no {path.name} in {path.parent}")
+    return path
