@@ -23,10 +23,11 @@ from bench.errors import BenchError
 from evgen.errors import EvgenError
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS = ("codegen", "typed", "kafka", "datapath", "enrich", "latency", "memory")
+SECTIONS = ("codegen", "typed", "kafka", "datapath", "enrich", "latency", "memory", "cluster")
 
 
 def _runners() -> dict[str, Callable[[Context], Any]]:
+    from bench.cluster import run_cluster
     from bench.codegen import run_codegen
     from bench.datapath import run_datapath
     from bench.enrich import run_enrich
@@ -36,12 +37,13 @@ def _runners() -> dict[str, Callable[[Context], Any]]:
     from bench.typed_vs_handwritten import run_file
 
     return {"codegen": run_codegen, "typed": run_file, "kafka": run_kafka, "datapath": run_datapath,
-            "enrich": run_enrich, "latency": run_latency, "memory": run_memory}
+            "enrich": run_enrich, "latency": run_latency, "memory": run_memory, "cluster": run_cluster}
 
 
 #: Where each section's results go in ``sections``.
 PLACES = {"codegen": ("codegen",), "typed": ("typed_vs_handwritten", "file"), "kafka": ("typed_vs_handwritten", "kafka"),
-          "datapath": ("data_path",), "enrich": ("enrichment",), "latency": ("latency",), "memory": ("memory",)}
+          "datapath": ("data_path",), "enrich": ("enrichment",), "latency": ("latency",), "memory": ("memory",),
+          "cluster": ("cluster_scaling",)}
 
 
 def _parse_sections(value: str | None) -> list[str]:

@@ -175,6 +175,18 @@ def render(results: dict[str, Any]) -> str:
                       [["evgen new-job", _mmm(codegen["new_job_s"], 2), f"< {codegen['target_new_job_s']:.0f} s"],
                        ["evgen regen", _mmm(codegen["regen_s"], 2), f"< {codegen['target_regen_s']:.0f} s"]])
 
+    cluster = s.get("cluster_scaling")
+    if cluster and cluster.get("ratio") is not None:
+        out += ["## 7. Scale out on a session cluster", "",
+                f"{cluster['events']:,} events file → file, submitted with `evgen run --target remote` to a "
+                f"standalone session cluster ({cluster['cluster']}) on this {cluster['cores']}-core machine, "
+                f"{cluster['execution_mode']} mode.", ""]
+        out += _table(["parallelism", "events/s"],
+                      [[p, _mmm(v["events_per_s"])] for p, v in cluster["parallelism"].items()])
+        out += ["", f"Parallelism 2 / 1: {_mmm(cluster['ratio'], 3)}", ""]
+    elif cluster:
+        out += ["## 7. Scale out on a session cluster", "", f"Not measured: {cluster.get('reason')}", ""]
+
     skipped = results.get("skipped_sections") or {}
     if skipped:
         out += ["## Not measured in this run", ""] + [f"- {k}: {v}" for k, v in skipped.items()] + [""]

@@ -71,6 +71,7 @@ def summarize(
         "regen_s": _median(codegen, "regen_s"),
         "default_data_path": fastest.get("data_path"),
         "default_execution_mode": fastest.get("execution_mode"),
+        "cluster_parallelism_2_vs_1": _median(sections.get("cluster_scaling"), "ratio"),
     }
     if kafka_run is None or kafka_run.get("ratio") is None:
         results["typed_vs_handwritten_ratio_kafka_reason"] = (kafka_run or {}).get("reason") or skipped.get(
