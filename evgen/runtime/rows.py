@@ -139,8 +139,6 @@ def _from_value(value: Any, schema: Schema, where: str) -> Any:
         return {k: _from_value(v, extra, f"{where}.{k}") for k, v in value.items()}
     if kind == "array":
         return [_from_value(v, schema["items"], f"{where}[]") for v in value]
-    if kind == "number" and isinstance(value, float) and value.is_integer():
-        return value  # JSON-equal to the integer form
     return value
 
 
