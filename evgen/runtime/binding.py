@@ -110,7 +110,3 @@ def default_error_sink(lock: Lock) -> SinkDescriptor:
         raise ConfigError("no error_sink configured and the lock has none")
     return SinkDescriptor(stream=str(locked.ref), connector="file", options={"path": "out/errors"})
 
-
-def describe(value: Any) -> str:
-    """A type's name for messages: ``PageChange``, ``Iterator[PageChange]``."""
-    return getattr(value, "__name__", None) or str(value).replace("typing.", "")
