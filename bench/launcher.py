@@ -117,7 +117,9 @@ def launch(
     spec_path = run_dir / "spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     log = run_dir / "worker.log"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    # PyFlink marks a process that ran a job (PYFLINK_GATEWAY_DISABLED, ...): not for a fresh worker.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PYFLINK_")}
+    env = {**inherited, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     started_wall = time.time()
     started = time.monotonic()
     samples: list[tuple[float, int]] = []

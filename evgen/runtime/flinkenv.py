@@ -34,9 +34,10 @@ def python_path(job_dir: Path) -> str:
 
 def create_environment(settings: FlinkSettings, job_dir: Path, jars: Iterable[str] = ()):  # -> StreamExecutionEnvironment
     """A configured ``StreamExecutionEnvironment`` (local mini-cluster)."""
-    # The JVM (and so thread-mode's embedded interpreter and process-mode's workers)
-    # inherits this environment when the gateway starts.
-    os.environ["PYTHONPATH"] = python_path(job_dir)
+    # The Python workers' path: given to Flink (python.pythonpath), and to the environment in
+    # case this call starts the JVM (which thread mode's embedded interpreter inherits).
+    path = python_path(job_dir)
+    os.environ["PYTHONPATH"] = path
     from pyflink.common import Configuration
     from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
 
@@ -44,6 +45,7 @@ def create_environment(settings: FlinkSettings, job_dir: Path, jars: Iterable[st
     conf.set_string("python.execution-mode", settings.execution_mode)
     conf.set_string("python.executable", sys.executable)
     conf.set_string("python.client.executable", sys.executable)
+    conf.set_string("python.pythonpath", path)
     jar_list = list(jars)
     if jar_list:
         conf.set_string("pipeline.jars", ";".join(jar_list))

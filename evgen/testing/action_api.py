@@ -417,6 +417,12 @@ class FakeActionApi:
             return self._max_in_flight
 
     @property
+    def in_flight(self) -> int:
+        """Requests the server is handling now (a handler finishes just after its answer is sent)."""
+        with self._lock:
+            return self._in_flight
+
+    @property
     def connections(self) -> int:
         """TCP connections accepted so far (keep-alive reuse keeps this low)."""
         with self._lock:

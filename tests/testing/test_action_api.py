@@ -6,6 +6,7 @@ import hashlib
 import socket
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -239,6 +240,9 @@ def test_rendezvous_fails_requests_that_come_alone(action_api: FakeActionApi) ->
 
 def test_reset_counts(action_api: FakeActionApi) -> None:
     ask(action_api, "1")
+    deadline = time.monotonic() + 5
+    while action_api.in_flight and time.monotonic() < deadline:  # the handler ends after its answer
+        time.sleep(0.01)
     action_api.reset_counts()
     assert (action_api.total_requests, action_api.count(1), action_api.connections, action_api.max_in_flight) == (0, 0, 0, 0)
 
