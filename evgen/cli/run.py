@@ -38,7 +38,7 @@ def local_savepoint(path: str) -> str:
     here; a cluster resolves its own paths)."""
     from urllib.parse import unquote, urlsplit
 
-    from evgen.runtime.driver import location_uri
+    from evgen.runtime.flinkenv import location_uri
 
     uri = location_uri(path, Path.cwd())
     if uri.startswith("file:"):

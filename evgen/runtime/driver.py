@@ -21,18 +21,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evgen.errors import EvgenError
+from evgen.runtime.execute import connector_jars
+from evgen.runtime.flinkenv import configured_environment, location_uri
 
 JOB_ID_PREFIX = "evgen-job-id: "
 ERROR_PREFIX = "evgen-error: "
-
-
-def location_uri(location: str, base: Path) -> str:
-    """A checkpoint / savepoint location as a URI: URIs as they are, paths made absolute
-    against ``base`` (meaningful for a cluster sharing this file system)."""
-    if "://" in location or location.startswith("file:"):
-        return location
-    path = Path(location).expanduser()
-    return (path if path.is_absolute() else base / path).resolve().as_uri()
 
 
 def cluster_environment(job: Any, jars: Sequence[str]) -> Any:
@@ -42,35 +35,10 @@ def cluster_environment(job: Any, jars: Sequence[str]) -> Any:
     (``-pyexec``): the cluster's Python need not live where the client's does; so is the
     state to restore (``--fromSavepoint``).
     """
-    from pyflink.common import Configuration
-    from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
-
-    settings = job.config.flink
-    conf = Configuration()
-    conf.set_string("python.execution-mode", settings.execution_mode)
-    if settings.checkpoint_dir:
-        conf.set_string("execution.checkpointing.dir", location_uri(settings.checkpoint_dir, job.job_dir))
-        # as locally: checkpoints survive a cancel, to resume from (flink.resume_from)
-        conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
-    for key, value in settings.configuration.items():
-        conf.set_string(key, str(value))
-    env = StreamExecutionEnvironment.get_execution_environment(conf)
-    env.set_parallelism(settings.parallelism)
-    if settings.checkpoint_interval_ms:
-        env.enable_checkpointing(settings.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
+    env = configured_environment(job.config.flink, job.job_dir, {})
     if jars:
         env.add_jars(*jars)
     return env
-
-
-def connector_jars(job: Any) -> list[str]:
-    """``file://`` URLs of the jars the job's connectors need (evgen's verified jar cache)."""
-    sides = (job.source, job.sink, job.error_sink)
-    if not any(side.connector.maven_artifacts for side in sides):
-        return []
-    from evgen.jars import pipeline_jars_for
-
-    return pipeline_jars_for(sorted({side.connector.name for side in sides}))
 
 
 def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from evgen.errors import ConfigError
 from evgen.runtime.config import FlinkSettings
@@ -38,23 +38,34 @@ def create_environment(settings: FlinkSettings, job_dir: Path, jars: Iterable[st
     # case this call starts the JVM (which thread mode's embedded interpreter inherits).
     path = python_path(job_dir)
     os.environ["PYTHONPATH"] = path
+    local = {
+        "python.executable": sys.executable,
+        "python.client.executable": sys.executable,
+        "python.pythonpath": path,
+    }
+    jar_list = list(jars)
+    if jar_list:
+        local["pipeline.jars"] = ";".join(jar_list)
+    restore = restore_path(settings, job_dir)
+    if restore is not None:
+        local["execution.state-recovery.path"] = restore
+    return configured_environment(settings, job_dir, local)
+
+
+def configured_environment(settings: FlinkSettings, job_dir: Path, options: Mapping[str, str]):  # -> StreamExecutionEnvironment
+    """An environment with ``options`` and the job's ``flink`` settings (its ``configuration`` last,
+    so it can override anything); local runs and cluster submissions share it."""
     from pyflink.common import Configuration
     from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
 
     conf = Configuration()
     conf.set_string("python.execution-mode", settings.execution_mode)
-    conf.set_string("python.executable", sys.executable)
-    conf.set_string("python.client.executable", sys.executable)
-    conf.set_string("python.pythonpath", path)
-    jar_list = list(jars)
-    if jar_list:
-        conf.set_string("pipeline.jars", ";".join(jar_list))
+    for key, value in options.items():
+        conf.set_string(key, value)
     if settings.checkpoint_dir:
-        conf.set_string("execution.checkpointing.dir", _uri(settings.checkpoint_dir, job_dir))
+        conf.set_string("execution.checkpointing.dir", location_uri(settings.checkpoint_dir, job_dir))
+        # checkpoints survive a crash or cancel, to resume from (flink.resume_from)
         conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
-    restore = restore_path(settings, job_dir)
-    if restore is not None:
-        conf.set_string("execution.state-recovery.path", restore)
     for key, value in settings.configuration.items():
         conf.set_string(key, str(value))
     env = StreamExecutionEnvironment.get_execution_environment(conf)
@@ -75,16 +86,18 @@ def restore_path(settings: FlinkSettings, job_dir: Path) -> str | None:
     if not settings.resume_from:
         return None
     if settings.resume_from != "latest":
-        return _uri(settings.resume_from, job_dir)
+        return location_uri(settings.resume_from, job_dir)
     if not settings.checkpoint_dir:
         raise ConfigError("flink.resume_from: latest needs flink.checkpoint_dir")
-    root = Path(_uri(settings.checkpoint_dir, job_dir).removeprefix("file://"))
+    root = Path(location_uri(settings.checkpoint_dir, job_dir).removeprefix("file://"))
     latest = latest_checkpoint(root)
     return latest.as_uri() if latest is not None else None
 
 
-def _uri(path: str, job_dir: Path) -> str:
-    if "://" in path:
-        return path
-    p = Path(path)
-    return (p if p.is_absolute() else job_dir / p).resolve().as_uri()
+def location_uri(location: str, base: Path) -> str:
+    """A checkpoint / savepoint location as a URI: URIs as they are, paths made absolute
+    against ``base``."""
+    if "://" in location or location.startswith("file:"):
+        return location
+    path = Path(location).expanduser()
+    return (path if path.is_absolute() else base / path).resolve().as_uri()

@@ -41,7 +41,9 @@ from typing import Any, Mapping, Sequence
 
 from evgen.errors import ClusterError, EvgenError
 from evgen.jobmanager import JobManager, JobManagerAddress
-from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX, connector_jars, location_uri
+from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX
+from evgen.runtime.execute import connector_jars
+from evgen.runtime.flinkenv import location_uri
 
 __all__ = ["Submission", "flink_command", "stop_job", "submit_job", "zip_package"]
 

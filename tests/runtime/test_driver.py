@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX, location_uri, main, root_cause
+from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX, main, root_cause
+from evgen.runtime.flinkenv import location_uri
 
 
 def test_locations_become_uris(tmp_path: Path) -> None:
