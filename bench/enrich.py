@@ -6,7 +6,8 @@ session, from a :class:`~evgen.testing.action_api.FakeActionApi` (a real HTTP se
 127.0.0.1, in this process) that answers each request after ``enrich_latency_ms``. For
 ``max_workers`` w in 1, 8, 32, 64, 128 (``batch_size`` = 4 × w) the steady-state
 throughput is compared with Little's-law bound w / latency, and with a synchronous
-per-event baseline (``process(..., sync=True)``: one request at a time).
+per-event baseline (``process(..., sync=True)``: one request at a time), and with the HTTP
+client alone (:mod:`bench.client_ceiling`: the same requests from as many threads, no Flink).
 
 Every run is checked: one output per input, each with the fake's content in every slot,
 no error, and exactly one request per event at the server.
@@ -25,6 +26,7 @@ from typing import Any
 
 from evgen.testing.action_api import FakeActionApi
 
+from bench.client_ceiling import measure_in_subprocess
 from bench.context import Context
 from bench.errors import CountMismatch
 from bench.filerun import run_file_job, typed_spec
@@ -62,6 +64,8 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
     rates = {name: Series() for name in levels}
     fractions = {name: Series() for name in levels}
     in_flight: dict[str, int] = {name: 0 for name in levels}
+    ceilings = {name: Series() for name in levels if name != SYNC}
+    client_cpu_us = Series()
     sizes: dict[str, int] = {}
     inputs_dir = ctx.run_dir("enrich-inputs")
     with FakeActionApi(latency_s=latency_s) as api:
@@ -89,11 +93,19 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
                 rates[name].add(m.events_per_s)
                 fractions[name].add(m.events_per_s / bound)
                 in_flight[name] = max(in_flight[name], api.max_in_flight)
+                if name != SYNC:
+                    api.reset_counts()
+                    ceiling = measure_in_subprocess(api.url_template, workers, count)
+                    if api.total_requests != count:
+                        raise CountMismatch(f"{label}: the client ceiling run sent {api.total_requests:,} of {count:,}")
+                    ceilings[name].add(ceiling["requests_per_s"] / bound)
+                    client_cpu_us.add(ceiling["cpu_us_per_request"])
     return {
         "latency_ms": s.enrich_latency_ms,
         "runs": s.runs,
         "batch_size_per_worker": s.enrich_batch_factor,
         "execution_mode": s.execution_mode,
+        "client_cpu_us_per_request": client_cpu_us.to_dict(1),
         "sync_baseline": {
             "events": sizes[SYNC],
             "events_per_s": rates[SYNC].to_dict(2),
@@ -110,6 +122,7 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
                 "fraction_of_bound": fractions[name].to_dict(3),
                 "speedup_vs_sync": round(rates[name].median / rates[SYNC].median, 2),
                 "max_in_flight_at_server": in_flight[name],
+                "client_alone_fraction_of_bound": ceilings[name].to_dict(3),
             }
             for name in levels
             if name != SYNC

@@ -81,7 +81,8 @@ class HandWritten(ProcessFunction):  # type: ignore[misc]
                 meta = event["meta"]
                 meta["stream"] = self.sink_stream
                 meta["dt"] = _now()
-                meta.setdefault("id", str(uuid.uuid4()))
+                if "id" not in meta:
+                    meta["id"] = str(uuid.uuid4())
                 self._validate_out(event)
             yield json.dumps(event, ensure_ascii=False, separators=(",", ":"))
         except Exception as e:  # every failure becomes an error event

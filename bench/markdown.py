@@ -139,9 +139,14 @@ def render(results: dict[str, Any]) -> str:
                 f"({_mmm(sync['fraction_of_bound'], 3)} of its bound {sync['bound_events_per_s']:.0f}/s).", ""]
         rows = [[str(v["max_workers"]), str(v["batch_size"]), f"{v['events']:,}", _fmt(v["bound_events_per_s"], 0),
                  _mmm(v["events_per_s"]), _mmm(v["fraction_of_bound"], 3), _fmt(v["speedup_vs_sync"], 1),
-                 str(v["max_in_flight_at_server"])] for v in enrich["levels"].values()]
+                 str(v["max_in_flight_at_server"]), _mmm(v["client_alone_fraction_of_bound"], 3)]
+                for v in enrich["levels"].values()]
         out += _table(["max_workers", "batch_size", "events", "bound events/s", "events/s", "fraction of bound",
-                       "× sync", "max in flight at server"], rows)
+                       "× sync", "max in flight at server", "HTTP client alone: fraction of bound"], rows)
+        out += [f"HTTP client alone: the same requests from max_workers threads in a process of their own, no "
+                f"Flink, no event processing — the ceiling of a requests-based client on this machine "
+                f"(client CPU per request: {_mmm(enrich['client_cpu_us_per_request'])} µs; one Python worker "
+                f"holds one GIL, so about 1 / that is the most requests/s it can issue).", ""]
 
     latency = s.get("latency")
     if latency:

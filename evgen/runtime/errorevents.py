@@ -31,7 +31,7 @@ MAX_STACK_CHARS = 8000
 
 def utc_now_iso() -> str:
     """The current time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def error_type_of(exc: BaseException) -> str:

@@ -105,7 +105,8 @@ class EventCodec:
         meta = dict(data.get("meta") or {})
         meta["stream"] = self.stream
         meta["dt"] = utc_now_iso()
-        meta.setdefault("id", str(uuid.uuid4()))
+        if "id" not in meta:
+            meta["id"] = str(uuid.uuid4())
         data["meta"] = meta
         self.model.__pydantic_validator__.validate_python(data)
         return data

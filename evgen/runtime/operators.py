@@ -2,9 +2,10 @@
 
 ``MiniBatchFunction`` is a KeyedProcessFunction over *buckets* (a stable hash
 of the partition key, see :class:`~evgen.runtime.events.Router`). Each input is
-submitted to a thread pool local to the operator as it arrives; when a bucket
-has ``batch_size`` inputs or ``batch_duration_ms`` has passed, the batch's
-results are emitted in input order (the eventutilities design). Errors leave
+submitted to a thread pool local to the operator as it arrives; a batch closes
+at ``batch_size`` inputs or after ``batch_duration_ms`` and its results are
+emitted in input order (the eventutilities design), while the next batch already
+fills the pool. Errors leave
 through a side output to the error sink. ``DirectFunction`` is the synchronous,
 unkeyed variant for functions that do no I/O at parallelism 1.
 
@@ -12,14 +13,16 @@ Pending inputs live in Flink keyed state (a MapState by arrival sequence) until 
 checkpoint taken mid-batch holds them; after a restore the bucket's (also
 checkpointed) timer runs them again: at-least-once, nothing lost. A far-future
 event-time timer flushes every bucket on the final watermark of a bounded input
-(pending processing-time timers are dropped there). At most ``buckets ×
+(pending processing-time timers are dropped there). At most ``buckets × 2 ×
 batch_size`` inputs wait per subtask, so memory is bounded and Flink's
 backpressure reaches the source.
 """
 
 from __future__ import annotations
 
+import gc
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
@@ -106,6 +109,9 @@ class _Outcomes:
         self.status: OperatorStatus | None = None
 
     def _open(self, runtime_context: RuntimeContext) -> None:
+        # Everything the worker has loaded so far lives as long as the worker: leave it out of
+        # the collector's full passes, which otherwise walk it every few thousand events.
+        gc.freeze()
         self.status = OperatorStatus(
             self.status_dir, "process", subtask_index(runtime_context), runtime_context.get_metrics_group()
         )
@@ -157,21 +163,31 @@ class DirectFunction(_Outcomes, ProcessFunction):
         self.status.maybe_flush()
 
 
+_Batch = list[tuple[int, "Future[tuple[Completed, float]]"]]  # (sequence number, work) in input order
+
+
 class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
-    """Run the chain over count/time-triggered mini-batches on a thread pool (or synchronously)."""
+    """Run the chain over count/time-triggered mini-batches on a thread pool (or synchronously).
+
+    A bucket has one *open* batch taking inputs; at ``batch_size`` inputs it closes and a new
+    one opens at once, so the pool never idles while a batch finishes. A closed batch is
+    emitted (in input order, after any older one) as soon as all its results are in; the
+    operator waits only when a second batch closes before the first is done. A batch
+    ``batch_duration_ms`` old is emitted on its timer, done or not (waiting for it).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any):
         _Outcomes.__init__(self, *args, **kwargs)
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: dict[int, list[Future[tuple[Completed, float]]]] = {}
+        self._open_batch: dict[int, _Batch] = {}
+        self._closed: dict[int, deque[_Batch]] = {}
         self._deadlines: dict[int, int] = {}
         self._state: Any = None
         self._seq = 0
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._open(runtime_context)
-        self._pending = {}
-        self._deadlines = {}
+        self._open_batch, self._closed, self._deadlines = {}, {}, {}
         if self.settings.sync:
             return
         self._pool = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="evgen-process")
@@ -194,41 +210,60 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
             self.status.maybe_flush()
             return
         bucket = ctx.get_current_key()
-        pending = self._bucket(bucket)
-        pending.append(self._pool.submit(self._run_one, raw))  # work starts as events arrive
+        batch = self._bucket(bucket)
         self._seq += 1
+        batch.append((self._seq, self._pool.submit(self._run_one, raw)))  # work starts as events arrive
         self._state.put(self._seq, raw)
-        if len(pending) == 1:
+        if len(batch) == 1:
             timers = ctx.timer_service()
             deadline = timers.current_processing_time() + self.settings.batch_duration_ms
             self._deadlines[bucket] = deadline
             timers.register_processing_time_timer(deadline)
             timers.register_event_time_timer(END_OF_INPUT)
-        if len(pending) >= self.settings.batch_size:
-            yield from self._flush(bucket)
+        if len(batch) >= self.settings.batch_size:
+            self._close_batch(bucket)
+        yield from self._emit_closed(bucket, keep=1)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
         bucket = ctx.get_current_key()
-        due = ctx.time_domain() == TimeDomain.EVENT_TIME or timestamp >= self._deadlines.get(bucket, 0)
-        if due and self._bucket(bucket):
-            yield from self._flush(bucket)
+        if ctx.time_domain() == TimeDomain.EVENT_TIME or timestamp >= self._deadlines.get(bucket, 0):
+            if self._bucket(bucket):
+                self._close_batch(bucket)
+        # Closed batches are older than the open one: their deadlines have passed too.
+        yield from self._emit_closed(bucket, keep=0)
 
-    def _bucket(self, bucket: int) -> list[Future[tuple[Completed, float]]]:
-        """The bucket's in-flight work; after a restore, re-submitted from keyed state."""
-        pending = self._pending.get(bucket)
-        if pending is None:
+    def _bucket(self, bucket: int) -> _Batch:
+        """The bucket's open batch; after a restore, its inputs re-submitted from keyed state."""
+        batch = self._open_batch.get(bucket)
+        if batch is None:
             assert self._pool is not None
-            restored = [raw for _, raw in sorted(self._state.items())]
-            pending = self._pending[bucket] = [self._pool.submit(self._run_one, raw) for raw in restored]
-        return pending
+            batch = self._open_batch[bucket] = [
+                (seq, self._pool.submit(self._run_one, raw)) for seq, raw in sorted(self._state.items())
+            ]
+        return batch
 
-    def _flush(self, bucket: int) -> Iterator[Any]:
-        """Wait for the bucket's batch and emit its results in input order."""
-        batch = self._pending.pop(bucket, [])
+    def _close_batch(self, bucket: int) -> None:
+        self._closed.setdefault(bucket, deque()).append(self._open_batch[bucket])
+        self._open_batch[bucket] = []
         self._deadlines.pop(bucket, None)
+
+    def _emit_closed(self, bucket: int, keep: int) -> Iterator[Any]:
+        """Emit the bucket's closed batches, oldest first, while done or while more than ``keep`` wait."""
+        closed = self._closed.get(bucket)
         assert self.status is not None
-        self.status.observe_batch(len(batch))
-        for future in batch:
-            yield from self._emit(*future.result())
-        self._state.clear()
-        self.status.maybe_flush()
+        while closed and (len(closed) > keep or _done(closed[0])):
+            batch = closed.popleft()
+            self.status.observe_batch(len(batch))
+            for _, future in batch:
+                yield from self._emit(*future.result())
+            if closed or self._open_batch.get(bucket):
+                for seq, _ in batch:
+                    self._state.remove(seq)
+            else:
+                self._state.clear()
+            self.status.maybe_flush()
+
+
+def _done(batch: _Batch) -> bool:
+    """All of the batch's work finished (its last-submitted item is checked first: cheap when not)."""
+    return batch[-1][1].done() and all(future.done() for _, future in batch)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import shutil
 import subprocess
+import threading
 import typing
 from collections.abc import Callable, Iterator
 
@@ -157,3 +159,47 @@ def test_tls_is_verified_by_default(certificate: tuple[str, str], ask: Ask, fast
         with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
             assert ask(api, 7, via=build_session(fast.model_copy(update={"verify_tls": False}))).status_code == 200
         assert api.count(7) == 2
+
+
+class _RecordingProxy(http.server.BaseHTTPRequestHandler):
+    """An HTTP proxy that answers every request itself and records the request line's target."""
+
+    targets: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.targets.append(self.path)
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_environment_proxies_are_used_and_read_once_per_origin(
+    monkeypatch: pytest.MonkeyPatch, fast: HttpSettings
+) -> None:
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.setenv("NO_PROXY", "direct.invalid")
+        session = build_session(fast)
+        assert send(session, "GET", "http://wiki.invalid/w/api.php").status_code == 200
+        assert _RecordingProxy.targets == ["http://wiki.invalid/w/api.php"]
+        with pytest.raises(HttpFailure) as e:  # NO_PROXY: connects directly, and that host does not exist
+            send(session, "GET", "http://direct.invalid/w/api.php")
+        assert e.value.error_type == "http_connection_error"
+        # The environment is read once per origin: a later change does not reach this session ...
+        monkeypatch.delenv("HTTP_PROXY")
+        assert send(session, "GET", "http://wiki.invalid/w/api.php?again=1").status_code == 200
+        assert _RecordingProxy.targets[-1] == "http://wiki.invalid/w/api.php?again=1"
+        # ... but does reach a new session, which now connects directly (and that host does not exist).
+        with pytest.raises(HttpFailure):
+            send(build_session(fast), "GET", "http://wiki.invalid/w/api.php")
+        assert len(_RecordingProxy.targets) == 2
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

@@ -1,0 +1,54 @@
+"""The HTTP client's own ceiling: the enrichment's requests without Flink or evgen's chain.
+
+Run in a process of its own (the fake server lives in the suite's process), it sends
+``count`` revision queries with :class:`evgen.mediawiki.ActionApi` over one session pooled
+to ``workers``, from ``workers`` threads, and prints requests/s and the client's CPU time
+per request as JSON. Section 3 reports it next to each level: when this ceiling is below
+the Little's-law bound, the job cannot reach the bound either on this machine.
+
+    python -m bench.client_ceiling 'http://127.0.0.1:8080/{domain}/w/api.php' 64 3200
+    {"requests_per_s": 1030.0, "cpu_us_per_request": 930.0}
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+DOMAIN = "test.wikidata.org"
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(url_template: str, workers: int, count: int) -> dict[str, float]:
+    """Send ``count`` queries from ``workers`` threads; requests/s and client CPU µs/request."""
+    from evgen.http import HttpSettings, build_session
+    from evgen.mediawiki import ActionApi
+
+    api = ActionApi(build_session(HttpSettings(), pool_size=workers), url_template)
+    cpu, started = _cpu_s(), time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        slots = list(pool.map(lambda i: api.revision_slots(DOMAIN, 1_000_000 + i), range(count)))
+    elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+    if len(slots) != count or not all(slots):
+        raise RuntimeError(f"client ceiling: {sum(map(bool, slots))} of {count} queries returned content")
+    return {"requests_per_s": round(count / elapsed, 1), "cpu_us_per_request": round(cpu / count * 1e6, 1)}
+
+
+def measure_in_subprocess(url_template: str, workers: int, count: int) -> dict[str, Any]:
+    """:func:`measure` in a fresh Python process (its own GIL, as the Flink worker has)."""
+    done = subprocess.run([sys.executable, "-m", "bench.client_ceiling", url_template, str(workers), str(count)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
