@@ -152,12 +152,16 @@ class KafkaConnector(Connector):
 
     def read(self, env: StreamExecutionEnvironment, endpoint: Endpoint) -> DataStream:
         """The values (JSON strings) of the stream's records; tombstones (null values) are skipped."""
-        from pyflink.common import Types
+        from pyflink.datastream import DataStream
+        from pyflink.table import DataTypes
         from pyflink.table.expressions import col
+        from pyflink.table.types import _to_java_data_type
 
         t_env, table = self._source_table(env, endpoint)
         values = table.where(col("value").is_not_null).select(col("value"))
-        return t_env.to_data_stream(values).map(_first_field, Types.STRING()).name(f"{endpoint.role}:kafka:value")
+        # Converted to strings on the JVM: no Python operator (and no Row) per record.
+        j_strings = t_env._j_tenv.toDataStream(values._j_table, _to_java_data_type(DataTypes.STRING()))
+        return DataStream(j_strings)
 
     def read_records(self, env: StreamExecutionEnvironment, endpoint: Endpoint) -> DataStream:
         """Rows ``(key, value, topic, partition, offset, ts)`` with ``ts`` in epoch ms (tombstones included)."""
@@ -361,10 +365,6 @@ def _sink_schema() -> Any:
         .column_by_metadata("ts", DataTypes.TIMESTAMP_LTZ(3), "timestamp")
         .build()
     )
-
-
-def _first_field(row: Any) -> str:
-    return row[0]  # type: ignore[no-any-return]
 
 
 def _record_row(row: Any) -> Any:

@@ -117,6 +117,16 @@ def error_ids(records: list[KafkaRecord]) -> list[str]:
     return ids
 
 
+def diagnosis(cluster: FlinkCluster, job_id: str) -> str:
+    """What a failed wait needs to be understood: the job's state, root cause and log tails."""
+    jm = cluster.jobmanager
+    parts = [f"job {job_id}: {jm.job_state(job_id)}; root cause: {jm.root_cause(job_id)}",
+             f"vertices: {[(v['name'], v['status']) for v in jm.job(job_id)['vertices']]}"]
+    for process in ("jobmanager", "taskmanager-1", "taskmanager-2"):
+        parts.append(f"--- {process} log tail ---\n{cluster.log_tail(process, 60)}")
+    return "\n".join(parts)
+
+
 def submitted_job_id(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, result.stderr[-3000:]
     match = re.search(r"as job ([0-9a-f]{32}) \(parallelism 2, process mode, RUNNING", result.stdout)
@@ -180,6 +190,7 @@ def test_kafka_job_on_cluster_survives_stop_with_savepoint_and_resume(
     invalid = [i for b in everything for i in b.invalid]
     outputs = wait_for_records(servers, [sink_topic], len(valid), timeout_s=240)
     errors = wait_for_records(servers, [error], len(invalid), timeout_s=60)
+    assert len(set(output_ids(outputs))) == len(valid), diagnosis(flink_cluster, resumed)
     out_counts, err_counts = Counter(output_ids(outputs)), Counter(error_ids(errors))
     assert set(out_counts) == set(valid)  # nothing lost, nothing made up
     assert set(err_counts) == set(invalid)
