@@ -21,24 +21,20 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evgen.errors import EvgenError
-from evgen.runtime.execute import connector_jars
 from evgen.runtime.flinkenv import configured_environment, location_uri
 
 JOB_ID_PREFIX = "evgen-job-id: "
 ERROR_PREFIX = "evgen-error: "
 
 
-def cluster_environment(job: Any, jars: Sequence[str]) -> Any:
+def cluster_environment(job: Any) -> Any:
     """The client's ``StreamExecutionEnvironment`` configured from the job's ``flink`` settings.
 
     Unlike the local environment, ``python.executable`` is left to the submission
     (``-pyexec``): the cluster's Python need not live where the client's does; so is the
     state to restore (``--fromSavepoint``).
     """
-    env = configured_environment(job.config.flink, job.job_dir, {})
-    if jars:
-        env.add_jars(*jars)
-    return env
+    return configured_environment(job.config.flink, job.job_dir, job.connector_jars())
 
 
 def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides: dict[str, Any]) -> str:
@@ -51,7 +47,7 @@ def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides
         sys.path.insert(0, str(job_dir))
     job = load_job(job_dir, configs, sets, overrides)
     stream = load_pipeline(job)(Stream(job))
-    env = cluster_environment(job, connector_jars(job))
+    env = cluster_environment(job)
     build_graph(stream, env, None)
     client = env.execute_async(job.name)
     return str(client.get_job_id())

@@ -145,7 +145,7 @@ def output_table(stream: Stream) -> Any:
     from evgen.runtime.flinkenv import create_environment
 
     job = stream.job
-    env = create_environment(job.config.flink, job.job_dir, connector_jars(stream.job))
+    env = create_environment(job.config.flink, job.job_dir, job.connector_jars())
     t_env = StreamTableEnvironment.create(env)
     results = build_graph(stream, env, None, attach_sink=False)
     schema = job.sink.codec.schema or {}
@@ -182,7 +182,7 @@ def execute_on_flink(stream: Stream, *, out: TextIO | None = None) -> RunResult:
     out = out or sys.stderr
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="evgen-status-") as status_dir:
-        env = create_environment(job.config.flink, job.job_dir, connector_jars(stream.job))
+        env = create_environment(job.config.flink, job.job_dir, job.connector_jars())
         build_graph(stream, env, status_dir)
         client = env.execute_async(job.name)
         status = "RUNNING"
@@ -231,13 +231,3 @@ def _live_line(counts: Counter[str], elapsed: float, out: TextIO) -> None:
     line = f"[{elapsed:6.1f}s] in {counts['in']:,}  out {counts['out']:,}  errors {errors:,}  ({rate:,.0f} in/s)"
     out.write(("\r\033[K" + line) if out.isatty() else line + "\n")
     out.flush()
-
-
-def connector_jars(job: Any) -> list[str]:
-    """``file://`` URLs of the jars the job's connectors need (evgen's verified jar cache)."""
-    sides = (job.source, job.sink, job.error_sink)
-    if not any(side.connector.maven_artifacts for side in sides):
-        return []
-    from evgen.jars import pipeline_jars_for
-
-    return pipeline_jars_for(sorted({side.connector.name for side in sides}))

@@ -43,24 +43,26 @@ def create_environment(settings: FlinkSettings, job_dir: Path, jars: Iterable[st
         "python.client.executable": sys.executable,
         "python.pythonpath": path,
     }
-    jar_list = list(jars)
-    if jar_list:
-        local["pipeline.jars"] = ";".join(jar_list)
     restore = restore_path(settings, job_dir)
     if restore is not None:
         local["execution.state-recovery.path"] = restore
-    return configured_environment(settings, job_dir, local)
+    return configured_environment(settings, job_dir, jars, local)
 
 
-def configured_environment(settings: FlinkSettings, job_dir: Path, options: Mapping[str, str]):  # -> StreamExecutionEnvironment
-    """An environment with ``options`` and the job's ``flink`` settings (its ``configuration`` last,
-    so it can override anything); local runs and cluster submissions share it."""
+def configured_environment(
+    settings: FlinkSettings, job_dir: Path, jars: Iterable[str], options: Mapping[str, str] | None = None
+):  # -> StreamExecutionEnvironment
+    """An environment with ``jars``, ``options`` and the job's ``flink`` settings (its
+    ``configuration`` last, so it can override anything); local runs and cluster submissions share it."""
     from pyflink.common import Configuration
     from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
 
     conf = Configuration()
     conf.set_string("python.execution-mode", settings.execution_mode)
-    for key, value in options.items():
+    jar_list = list(jars)
+    if jar_list:
+        conf.set_string("pipeline.jars", ";".join(jar_list))
+    for key, value in (options or {}).items():
         conf.set_string(key, value)
     if settings.checkpoint_dir:
         conf.set_string("execution.checkpointing.dir", location_uri(settings.checkpoint_dir, job_dir))

@@ -52,6 +52,12 @@ class Job:
         paths = [p if Path(p).is_absolute() else job_dir / p for p in config_paths]
         return cls.from_config(load_config(paths or [job_dir / "config" / "local.yaml"]), job_dir)
 
+    def connector_jars(self) -> list[str]:
+        """``file://`` URLs of the jars the job's connectors need (evgen's verified jar cache)."""
+        from evgen.jars import pipeline_jars_for
+
+        return pipeline_jars_for(sorted({side.connector.name for side in (self.source, self.sink, self.error_sink)}))
+
     def error_factory(self) -> ErrorEventFactory:
         return ErrorEventFactory(
             emitter_id=self.name,

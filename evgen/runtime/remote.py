@@ -42,7 +42,6 @@ from typing import Any, Mapping, Sequence
 from evgen.errors import ClusterError, EvgenError
 from evgen.jobmanager import JobManager, JobManagerAddress
 from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX
-from evgen.runtime.execute import connector_jars
 from evgen.runtime.flinkenv import location_uri
 
 __all__ = ["Submission", "flink_command", "stop_job", "submit_job", "zip_package"]
@@ -163,7 +162,7 @@ def submit_job(
                 f"the job needs {parallelism} task slots; the cluster at {address} has {free} free "
                 "(add TaskManagers or lower --parallelism)"
             )
-        connector_jars(job)  # fetched and verified now (the driver finds them in the cache)
+        job.connector_jars()  # fetched and verified now (the driver finds them in the cache)
         if from_savepoint:
             savepoint: str | None = location_uri(from_savepoint, Path.cwd())
         else:  # flink.resume_from of the config, if any ("latest": newest retained checkpoint)
