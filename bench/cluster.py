@@ -94,7 +94,7 @@ def run_once(ctx: Context, cluster: Any, job_dir: Path, parallelism: int, label:
         time.sleep(0.1)
     wall = time.monotonic() - started
     samples.append((wall, directory_bytes(output)))
-    overview = next((j for j in cluster.jobmanager.jobs() if j.get("jid") == job_id), {})
+    overview: dict[str, Any] = next((j for j in cluster.jobmanager.jobs() if j.get("jid") == job_id), {})
     duration_s = float(overview.get("duration", 0)) / 1000.0
     try:
         require_counts(label, events, check_output(output, MARKED), check_output(errors).lines, marks=events)

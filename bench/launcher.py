@@ -24,6 +24,7 @@ from typing import Any, Callable
 import psutil
 
 from bench.errors import BenchError, RunFailed
+from evgen.flinkdist import child_environment
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,8 +118,7 @@ def launch(
     spec_path = run_dir / "spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     log = run_dir / "worker.log"
-    # PyFlink marks a process that ran a job (PYFLINK_GATEWAY_DISABLED, ...): not for a fresh worker.
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PYFLINK_")}
+    inherited = child_environment()
     env = {**inherited, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     started_wall = time.time()
     started = time.monotonic()

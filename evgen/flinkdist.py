@@ -11,11 +11,33 @@ client submits jobs to clusters and its ``jobmanager.sh`` / ``taskmanager.sh`` s
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Mapping
 
 from evgen.errors import ClusterError
 
-__all__ = ["flink_home", "flink_script", "flink_version", "python_jar"]
+__all__ = ["child_environment", "flink_home", "flink_script", "flink_version", "python_jar"]
+
+#: What a process holds once it ran a PyFlink job: the gateway's markers (``PYFLINK_*``,
+#: ``_PYFLINK_*``), the Python worker's settings (``_PYTHON*``, ``BOOT_LOG_DIR``,
+#: ``SEMI_PERSISTENT_DIRECTORY``) and the address of its loopback worker pool. A Flink process
+#: started with ``PYTHON_LOOPBACK_SERVER_ADDRESS`` runs its Python workers *in that process*
+#: instead of its own.
+_PYFLINK_PROCESS_VARIABLES = ("PYFLINK_", "_PYFLINK_", "_PYTHON", "PYTHON_LOOPBACK_SERVER_ADDRESS",
+                              "BOOT_LOG_DIR", "SEMI_PERSISTENT_DIRECTORY")
+
+
+def child_environment(base: Mapping[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """``base`` (default ``os.environ``) for a child process that runs Flink or evgen, without
+    what PyFlink set in this process for its own jobs, and without variables starting with ``drop``.
+
+        >>> child_environment({"PATH": "/bin", "PYFLINK_GATEWAY_DISABLED": "true",
+        ...                    "PYTHON_LOOPBACK_SERVER_ADDRESS": "localhost:4711"})
+        {'PATH': '/bin'}
+    """
+    prefixes = _PYFLINK_PROCESS_VARIABLES + drop
+    return {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith(prefixes)}
 
 
 def flink_home() -> Path:

@@ -106,7 +106,7 @@ def test_dockerfile_builds_on_the_official_flink_image_of_evgens_flink(dockerfil
     assert dockerfile.args["FLINK_VERSION"] == flink_version()
     runs = " ".join(instructions(dockerfile, "RUN"))
     # the jar the manifest's jarURI names is copied from the image's opt/, as the distribution has it
-    assert f"/opt/flink/opt/flink-python-${{FLINK_VERSION}}.jar /opt/flink/lib/" in runs
+    assert "/opt/flink/opt/flink-python-${FLINK_VERSION}.jar /opt/flink/lib/" in runs
     assert python_jar().name == f"flink-python-{dockerfile.args['FLINK_VERSION']}.jar"
 
 

@@ -16,6 +16,7 @@ import yaml
 
 from evgen.codegen import load_models
 from evgen.errors import CodegenError, EvgenError, SchemaError, StreamConfigError
+from evgen.flinkdist import child_environment
 from evgen.lock import LOCK_FILE, Lock
 from evgen.project import new_job, regen
 from evgen.uris import resolve_against
@@ -402,9 +403,8 @@ def test_mypy_reports_the_user_line_a_breaking_bump_breaks(tmp_path: Path, small
 @pytest.mark.parametrize(("sink", "outcome"), [(f"{PAGE_CONTENT_CHANGE}:1.1.0", "2 passed"), ("eventgate-main.error.validation:2.1.0", "2 xfailed")])
 def test_generated_job_tests_pass_and_type_check(tmp_path: Path, shared_args: dict[str, Any], repo_root: Path, sink: str, outcome: str) -> None:
     job_dir = new_job("gen_job", source=f"{PAGE_CHANGE}:1.1.0", sink=sink, output_dir=tmp_path, **shared_args)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYFLINK_")}  # set once a job ran here
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=job_dir,
-                           capture_output=True, text=True, env=clean)  # fmt: skip
+                           capture_output=True, text=True, env=child_environment())  # fmt: skip
     assert tests.returncode == 0 and outcome in tests.stdout, tests.stdout + tests.stderr
     typed = subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / ".mypy_cache"), "gen_job/job.py", "gen_job/models"],

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from evgen.errors import EvgenError
-from evgen.runtime.flinkenv import configured_environment, location_uri
+from evgen.runtime.flinkenv import configured_environment
 
 JOB_ID_PREFIX = "evgen-job-id: "
 ERROR_PREFIX = "evgen-error: "

@@ -29,7 +29,6 @@ submission waits until Flink reports the job running (or why it failed).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from evgen.errors import ClusterError, EvgenError
+from evgen.flinkdist import child_environment
 from evgen.jobmanager import JobManager, JobManagerAddress
 from evgen.runtime.driver import ERROR_PREFIX, JOB_ID_PREFIX
 from evgen.runtime.flinkenv import location_uri
@@ -212,8 +212,7 @@ def stop_job(jobmanager: str, job_id: str, *, savepoint_dir: str | None = None, 
 
 def _run_client(command: list[str], log_dir: Path) -> str:
     """Run Flink's client; its output (stdout + stderr), or the driver's / Flink's error."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYFLINK_", "_PYTHON", "FLINK_LOG_DIR"))}
-    env["FLINK_LOG_DIR"] = str(log_dir)
+    env = {**child_environment(), "FLINK_LOG_DIR": str(log_dir)}
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=SUBMIT_TIMEOUT_S,
                               stdin=subprocess.DEVNULL)

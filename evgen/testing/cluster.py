@@ -38,7 +38,7 @@ from typing import IO, Any, Iterator, Mapping
 import yaml
 
 from evgen.errors import ClusterError
-from evgen.flinkdist import flink_home, flink_script, python_jar
+from evgen.flinkdist import child_environment, flink_home, flink_script, python_jar
 from evgen.jobmanager import JobManager
 
 __all__ = ["FlinkCluster", "flink_cluster", "installed_python_path"]
@@ -280,10 +280,11 @@ class FlinkCluster:
             if not link.exists():
                 link.symlink_to(jar)
 
-    def _spawn(self, name: str, script: str) -> None:
-        log_dir = self.log_dir / name
-        log_dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLINK_", "PYFLINK_", "_PYTHON"))}
+    def environment(self, log_dir: Path) -> dict[str, str]:
+        """The environment of a JobManager / TaskManager process logging to ``log_dir``: this
+        cluster's Flink directories, and nothing PyFlink set in this process (a TaskManager
+        that inherited a loopback address would run its Python workers here)."""
+        env = child_environment(drop=("FLINK_",))
         env.update({
             "FLINK_CONF_DIR": str(self.conf_dir),
             "FLINK_LOG_DIR": str(log_dir),
@@ -293,10 +294,15 @@ class FlinkCluster:
         })
         if not env["PYTHONPATH"]:
             env.pop("PYTHONPATH")
+        return env
+
+    def _spawn(self, name: str, script: str) -> None:
+        log_dir = self.log_dir / name
+        log_dir.mkdir(parents=True, exist_ok=True)
         console = (log_dir / "console.out").open("wb")
         proc = subprocess.Popen(
             ["bash", str(flink_script(script)), "start-foreground"],
-            env=env, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=self.environment(log_dir), stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             cwd=log_dir,  # where a JVM writes crash logs (hs_err_pid*.log)
         )
         self._procs.append((name, proc, console))

@@ -18,7 +18,6 @@ overrides a test writes.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import uuid
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import yaml
 
 from evgen.errors import ConfigError
+from evgen.flinkdist import child_environment
 from evgen.streamconfig import StreamConfig, StreamConfigs
 from evgen.streamref import StreamRef
 from evgen.testing.jobprocess import JobProcess
@@ -44,12 +44,10 @@ DEFAULT_SINK = "mediawiki.page_content_change.v1:1.1.0"
 
 
 def job_environment(bootstrap_servers: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for an ``evgen run`` child: ``base`` (default ``os.environ``) without PyFlink's
-    per-process markers (``PYFLINK_*``: a process that ran a job sets them), with
+    """The environment for an ``evgen run`` child: ``base`` (default ``os.environ``) without what
+    PyFlink set in this process (:func:`~evgen.flinkdist.child_environment`), with
     ``KAFKA_BOOTSTRAP_SERVERS`` pointing at the broker."""
-    env = {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith("PYFLINK_")}
-    env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap_servers
-    return env
+    return {**child_environment(base), "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers}
 
 
 @dataclass(frozen=True)

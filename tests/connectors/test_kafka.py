@@ -25,6 +25,7 @@ from evgen.connectors.kafka import (
 )
 from evgen.devkafka import KafkaBroker
 from evgen.errors import ConfigError
+from evgen.flinkdist import child_environment
 from evgen.streamconfig import StreamConfig, StreamConfigs
 from evgen.testing.kafka import committed_offsets, consume_all, end_offsets, private_stream, produce, wait_for_records
 
@@ -361,8 +362,7 @@ def test_kafka_to_kafka_keys_and_timestamps(
     group = f"g-{uuid.uuid4()}"
 
     if mode == "thread":
-        # PyFlink marks this process (PYFLINK_GATEWAY_DISABLED etc.) once a job ran here: not inherited
-        env_vars = {k: v for k, v in os.environ.items() if not k.startswith(("PYFLINK_", "FLINK_", "_PYTHON"))}
+        env_vars = child_environment(drop=("FLINK_",))
         env_vars["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         args = [str(Path(__file__).parent), servers, json.dumps(source_stream.to_dict()), json.dumps(sink_stream.to_dict()), group]
         done = subprocess.run([sys.executable, "-c", THREAD_MODE_JOB, *args], env=env_vars, capture_output=True, text=True, timeout=600)

@@ -12,7 +12,6 @@ not re-read it).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 import yaml
 
 from evgen.devkafka import KafkaBroker
+from evgen.flinkdist import child_environment
 from evgen.project import new_job
 from evgen.streamconfig import StreamConfig, StreamConfigs
 from evgen.testing.cluster import FlinkCluster
@@ -37,7 +37,7 @@ SUFFIX = uuid.uuid4().hex[:8]
 
 def evgen(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*EVGEN, *args], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **(env or {})})
+                          env={**child_environment(), **(env or {})})
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ checkpointing, per-key order, the summary — and one-line errors for bad input.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -14,15 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
+from evgen.flinkdist import child_environment
 from evgen.testing import with_new_id
 
 EVGEN = [sys.executable, "-m", "evgen.cli"]
 
 
 def evgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # PyFlink marks a process that ran a job (PYFLINK_GATEWAY_DISABLED): not for children.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYFLINK_")}
-    return subprocess.run([*EVGEN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([*EVGEN, *args], cwd=cwd, env=child_environment(), capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,21 @@ def test_a_cluster_that_cannot_start_is_one_error_and_leaves_nothing_running(tmp
     assert not cluster.running  # every process was stopped
 
 
+def test_processes_do_not_inherit_what_pyflink_set_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what a process holds once it ran a local PyFlink job
+    for name, value in {"PYTHON_LOOPBACK_SERVER_ADDRESS": "localhost:4711", "PYFLINK_GATEWAY_DISABLED": "true",
+                        "_PYFLINK_CONN_INFO_PATH": "/tmp/x", "_PYTHON_WORKER_MEMORY_LIMIT": "1",
+                        "FLINK_CONF_DIR": "/elsewhere/conf", "FLINK_HOME": "/elsewhere"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("EVGEN_TEST_KEPT", "yes")
+    cluster = FlinkCluster(work_dir=tmp_path)
+    env = cluster.environment(tmp_path / "log" / "taskmanager-1")
+    assert not {"PYTHON_LOOPBACK_SERVER_ADDRESS", "PYFLINK_GATEWAY_DISABLED", "_PYFLINK_CONN_INFO_PATH",
+                "_PYTHON_WORKER_MEMORY_LIMIT", "FLINK_HOME"} & set(env)
+    assert env["FLINK_CONF_DIR"] == str(tmp_path / "conf") and env["FLINK_LOG_DIR"] == str(tmp_path / "log" / "taskmanager-1")
+    assert env["EVGEN_TEST_KEPT"] == "yes"
+
+
 def test_a_cluster_needs_a_taskmanager() -> None:
     with pytest.raises(ClusterError, match=r"^a cluster needs at least one TaskManager and slot \(got 0 x 2\)$"):
         FlinkCluster(taskmanagers=0)
