@@ -156,11 +156,11 @@ def submitted_job_id(result: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.mark.cluster
 @pytest.mark.kafka
-# Known intermittent failure, kept visible (reruns are counted in pytest's summary line): in
-# roughly one attempt in five, alone or in the full suite, the job resumed from the savepoint
-# stays RUNNING with its checkpoints completing and its state unchanged, but none of the
-# restored mini-batches nor any new input comes out. Cause not found yet (`diagnosis` prints
-# what the next failure needs); a rerun uses fresh topics, group and job.
+# This test found an intermittent stall after the resume: the Python worker unpickles the job's
+# functions on several threads, and two could deadlock importing evgen (fixed: evgen.runtime
+# imports nothing eagerly; tests/runtime/test_imports.py). It stays allowed two reruns on
+# fresh topics, group and job, counted in pytest's summary line, until enough runs show no
+# other cause; `diagnosis` prints what a failure needs.
 @pytest.mark.flaky(reruns=2)
 def test_kafka_job_on_cluster_survives_stop_with_savepoint_and_resume(
     cluster_left_idle: FlinkCluster, kafka_broker: KafkaBroker, cluster_job: Path,
