@@ -118,8 +118,7 @@ def launch(
     spec_path = run_dir / "spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     log = run_dir / "worker.log"
-    inherited = child_environment()
-    env = {**inherited, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env = {**child_environment(), "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     started_wall = time.time()
     started = time.monotonic()
     samples: list[tuple[float, int]] = []

@@ -231,12 +231,12 @@ def _limits(s: dict[str, Any]) -> list[str]:
             "(`message_key_fields`) and the event time as record timestamp, through the Table API Kafka sink; the "
             "hand-written one writes bare values through the DataStream KafkaSink.")
     enrich = s.get("enrichment")
-    if enrich:
-        cpu = enrich.get("client_cpu_us_per_request") or {}
+    cpu_us = ((enrich or {}).get("client_cpu_us_per_request") or {}).get("median")
+    if enrich and cpu_us and 1e6 / cpu_us < 64 * 1000 / enrich["latency_ms"]:
         lines.append(
             f"- **Enrichment past ~32 workers.** The HTTP client alone (no Flink) reaches the fractions in the last "
-            f"column of section 3: a requests-based client spends ≈{_fmt(cpu.get('median'))} µs of CPU per request "
-            "here, and one Python worker holds one GIL, so about a thousand requests/s is its ceiling on this "
-            "machine — below the 1,280/s bound of 64 workers. More parallelism (more Python workers on more cores) "
-            "is what lifts it.")
+            f"column of section 3: a requests-based client spends ≈{_fmt(cpu_us)} µs of CPU per request here, and "
+            f"one Python worker holds one GIL, so about {_fmt(1e6 / cpu_us)} requests/s is its ceiling on this "
+            f"machine — below the {_fmt(64 * 1000 / enrich['latency_ms'])}/s bound of 64 workers. More parallelism "
+            "(more Python workers on more cores) is what lifts it.")
     return (["## What limits the targets that are not met", "", *lines, ""]) if lines else []

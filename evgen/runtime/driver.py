@@ -27,16 +27,6 @@ JOB_ID_PREFIX = "evgen-job-id: "
 ERROR_PREFIX = "evgen-error: "
 
 
-def cluster_environment(job: Any) -> Any:
-    """The client's ``StreamExecutionEnvironment`` configured from the job's ``flink`` settings.
-
-    Unlike the local environment, ``python.executable`` is left to the submission
-    (``-pyexec``): the cluster's Python need not live where the client's does; so is the
-    state to restore (``--fromSavepoint``).
-    """
-    return configured_environment(job.config.flink, job.job_dir, job.connector_jars())
-
-
 def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides: dict[str, Any]) -> str:
     """Build the job's graph on the client's environment, submit it; return the job id."""
     from evgen.runtime.execute import build_graph
@@ -47,7 +37,9 @@ def submit(job_dir: Path, configs: Sequence[str], sets: Sequence[str], overrides
         sys.path.insert(0, str(job_dir))
     job = load_job(job_dir, configs, sets, overrides)
     stream = load_pipeline(job)(Stream(job))
-    env = cluster_environment(job)
+    # Unlike a local run, python.executable (-pyexec: the cluster's Python need not live where
+    # the client's does) and the state to restore (--fromSavepoint) are left to the submission.
+    env = configured_environment(job.config.flink, job.job_dir, job.connector_jars())
     build_graph(stream, env, None)
     client = env.execute_async(job.name)
     return str(client.get_job_id())

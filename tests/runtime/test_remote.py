@@ -83,10 +83,10 @@ def cluster_job(tmp_path_factory: pytest.TempPathFactory, streams: tuple[StreamC
 
 
 @pytest.fixture
-def cluster_left_idle(flink_cluster: FlinkCluster) -> Iterator[FlinkCluster]:
-    """The shared cluster, with whatever a failed test left running cancelled afterwards (so
-    the next test, or a rerun, finds every slot free)."""
-    yield flink_cluster
+def cancel_leftover_jobs(flink_cluster: FlinkCluster) -> Iterator[None]:
+    """Afterwards, cancel whatever a failed test left running on the shared cluster (so the
+    next test, or a rerun, finds every slot free)."""
+    yield
     jm = flink_cluster.jobmanager
     for job in jm.jobs():
         if job.get("state") not in ("FINISHED", "CANCELED", "FAILED"):
@@ -163,12 +163,12 @@ def submitted_job_id(result: subprocess.CompletedProcess[str]) -> str:
 # Until the stall is understood the test may rerun, on fresh topics, group and job; reruns
 # are counted in pytest's summary line, and `diagnosis` prints what a failure needs.
 @pytest.mark.flaky(reruns=3)
+@pytest.mark.usefixtures("cancel_leftover_jobs")
 def test_kafka_job_on_cluster_survives_stop_with_savepoint_and_resume(
-    cluster_left_idle: FlinkCluster, kafka_broker: KafkaBroker, cluster_job: Path,
+    flink_cluster: FlinkCluster, kafka_broker: KafkaBroker, cluster_job: Path,
     streams: tuple[StreamConfig, StreamConfig, str], page_change_events: list[dict[str, Any]],
     tmp_path: Path, record_property: Any,
 ) -> None:
-    flink_cluster = cluster_left_idle
     source, sink, error = streams
     servers = kafka_broker.bootstrap_servers
     env = {"KAFKA_BOOTSTRAP_SERVERS": servers}
