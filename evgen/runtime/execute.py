@@ -115,7 +115,8 @@ def build_graph(stream: Stream, env: Any, status_dir: str | None, *, attach_sink
             strategy = strategy.with_idleness(Duration.of_millis(event_time.idleness_ms))
         source = source.assign_timestamps_and_watermarks(strategy)
     resources = tuple(_configured(r, job.config.http) for r in stream.resources)
-    args = (chain, batch, sink_records, error_records, status_dir, resources, row_schema)
+    args = (chain, batch, sink_records, error_records, status_dir, resources, row_schema,
+            job.config.flink.python_log_level)
     if batch.sync and parallelism == 1:
         # One subtask keeps every key in order without keying: no shuffle, no state, no timers.
         process = source.process(DirectFunction(*args), output_type=record_type(sink_records))

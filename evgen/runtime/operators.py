@@ -21,6 +21,7 @@ backpressure reaches the source.
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -97,6 +98,7 @@ class _Outcomes:
         status_dir: str | None,
         resources: tuple[Any, ...] = (),
         row_schema: Mapping[str, Any] | None = None,
+        log_level: str = "INFO",
     ):
         self.chain = chain
         self.settings = settings
@@ -106,12 +108,15 @@ class _Outcomes:
         self.status_dir = status_dir
         self.resources = resources
         self.row_schema = row_schema  # inputs are Rows of this schema (the Row data path)
+        self.log_level = log_level
         self.status: OperatorStatus | None = None
 
     def _open(self, runtime_context: RuntimeContext) -> None:
         # Everything the worker has loaded so far lives as long as the worker: leave it out of
         # the collector's full passes, which otherwise walk it every few thousand events.
         gc.freeze()
+        # The worker's root logger (DEBUG in thread mode: every record crosses into the JVM).
+        logging.getLogger().setLevel(self.log_level)
         self.status = OperatorStatus(
             self.status_dir, "process", subtask_index(runtime_context), runtime_context.get_metrics_group()
         )

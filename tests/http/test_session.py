@@ -203,3 +203,80 @@ def test_environment_proxies_are_used_and_read_once_per_origin(
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+# -- the plain-request path: what requests would send, with less work ---------------------------
+
+PLAIN_CASES = [
+    ("GET", "http://127.0.0.1:8089/en.wikipedia.org/w/api.php", {"action": "query", "revids": "7", "rvprop": "ids|content"}, None),
+    ("GET", "https://en.wikipedia.org/w/api.php?format=json", {"titles": "Zürich|Ōsaka", "x": ["1", "2"], "none": None}, None),
+    ("GET", "https://EN.Wikipedia.org:8443/w/a pi.php", {"q": "a b&c=d/é~", b"raw": b"\xff"}, {"X-Job": "j", "User-Agent": None}),
+    ("HEAD", "http://bücher.example/w/api.php", [("a", "1"), ("a", "2")], {"Accept": "application/json"}),
+    ("delete", "http://example.org", {}, None),
+    ("GET", "http://example.org/w/api.php?", None, None),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "params", "headers"), PLAIN_CASES)
+def test_plain_requests_are_prepared_as_requests_prepares_them(method: str, url: str, params: typing.Any,
+                                                               headers: typing.Any) -> None:
+    session = build_session(HttpSettings(headers={"X-Job": "default"}))
+    ours = session._prepare_plain(method, url, params, headers)
+    assert ours is not None
+    theirs = session.prepare_request(requests.Request(method.upper(), url, params=params or {}, headers=headers, data={}))
+    assert (ours.method, ours.url, ours.body) == (theirs.method, theirs.url, theirs.body)
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert len(ours._cookies) == 0 and ours.hooks == theirs.hooks  # type: ignore[arg-type]
+
+
+def test_what_the_plain_path_does_not_take_goes_through_requests(monkeypatch: pytest.MonkeyPatch, tmp_path: typing.Any) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine wiki.example login bot password secret\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    session = build_session()
+    for url in ("https://user:pw@wiki.example/w/api.php", "https://other.example/w/api.php#top",
+                "https://wiki.example/w/api.php", "wiki.example/w/api.php", "https://*.example/"):
+        assert session._prepare_plain("GET", url, {"a": "1"}, None) is None, url
+    assert session._prepare_plain("GET", "https://other.example/w/api.php", "a=1", None) is None  # a raw query string
+    assert session._prepare_plain("GET", "https://other.example/w/api.php", {"a": "1"}, None) is not None
+
+
+class _CookieServer(http.server.BaseHTTPRequestHandler):
+    """Records each request line and Cookie header; sets a cookie on the first answer."""
+
+    seen: list[tuple[str, str | None]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append((self.requestline, self.headers.get("Cookie")))
+        body = b"{}"
+        self.send_response(200)
+        if len(type(self).seen) == 1:
+            self.send_header("Set-Cookie", "session=abc; Path=/")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_plain_and_general_paths_send_the_same_and_keep_cookies(fast: HttpSettings) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CookieServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _CookieServer.seen = []
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/w/api.php"
+        session = build_session(fast)
+        first = send(session, "GET", url, params={"titles": "Zürich|x y"})
+        assert first.json() == {} and first.request.url == f"{url}?titles=Z%C3%BCrich%7Cx+y"
+        assert session.cookies.get("session") == "abc"  # persisted, as requests persists it
+        second = send(session, "GET", url, params={"titles": "Zürich|x y"})  # with a cookie: requests' own path
+        assert second.status_code == 200
+        plain = requests.Session()
+        plain.get(url, params={"titles": "Zürich|x y"})
+        (line1, cookie1), (line2, cookie2), (line3, _) = _CookieServer.seen
+        assert line1 == line2 == line3 == "GET /w/api.php?titles=Z%C3%BCrich%7Cx+y HTTP/1.1"
+        assert (cookie1, cookie2) == (None, "session=abc")
+    finally:
+        server.shutdown()
+        server.server_close()

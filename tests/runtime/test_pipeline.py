@@ -5,6 +5,7 @@ canaries — and conservation (inputs = outputs + errors + filtered)."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,31 @@ def test_partition_by_keeps_order_per_key_in_parallel(add_module: Any, job_dir: 
         key, _, rest = json.loads(line)["meta"]["id"].partition("-")
         expected.setdefault(key, []).append(rest)
     assert order == expected  # each partition key's events in input order
+
+
+@pytest.mark.flink
+@pytest.mark.parametrize(("configured", "expected"), [(None, logging.INFO), ("DEBUG", logging.DEBUG)])
+def test_operators_set_the_python_log_level(add_module: Any, job_dir: Path, valid_events: list[dict[str, Any]],
+                                            configured: str | None, expected: int) -> None:
+    # Thread mode's worker starts with the root logger at DEBUG (every record then crosses
+    # into the JVM); the operators set it to flink.python_log_level, INFO by default.
+    module = add_module("loglevel", '''
+        import logging
+
+        from evgen import Stream
+
+        from .models import PageChange
+
+
+        def report(event: PageChange) -> PageChange:
+            raise RuntimeError(f"root log level {logging.getLogger().level}")
+
+
+        def pipeline(stream: Stream) -> Stream:
+            return stream.process(report)
+    ''')
+    config = {"flink": {"execution_mode": "thread"}}
+    if configured:
+        config["flink"]["python_log_level"] = configured
+    run = run_on_flink(module.pipeline, job_dir=job_dir, events=[json.dumps(fresh(valid_events[0]))], config=config)
+    assert [e["message"] for e in run.errors] == [f"RuntimeError: root log level {expected}"]
