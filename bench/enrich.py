@@ -36,6 +36,8 @@ from bench.typed_vs_handwritten import rotated
 #: An output slot filled from the fake's generated content.
 FILLED = re.compile(rb'"content_body":\s*"== Revision \d+ ==')
 SYNC = "sync"
+#: How often the job's CPU time is sampled (its cores used in the steady window are reported).
+CPU_EVERY_S = 0.25
 
 
 def events_for(workers: int, latency_s: float, seconds: float, available: int) -> int:
@@ -66,6 +68,7 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
     in_flight: dict[str, int] = {name: 0 for name in levels}
     ceilings = {name: Series() for name in levels if name != SYNC}
     client_cpu_us = Series()
+    cores = {name: Series() for name in levels}
     sizes: dict[str, int] = {}
     inputs_dir = ctx.run_dir("enrich-inputs")
     with FakeActionApi(latency_s=latency_s) as api:
@@ -84,7 +87,7 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
                 spec = typed_spec(ctx, "enrich", execution_mode=s.execution_mode, params=params)
                 api.reset_counts()
                 label = f"enrich-{name}-r{round_no + 1}"
-                m = run_file_job(ctx, label, spec, source, count, marker=FILLED, marks=slots)
+                m = run_file_job(ctx, label, spec, source, count, marker=FILLED, marks=slots, rss_every_s=CPU_EVERY_S)
                 if api.total_requests != count:
                     raise CountMismatch(
                         f"{label}: the Action API saw {api.total_requests:,} requests for {count:,} events"
@@ -93,6 +96,8 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
                 rates[name].add(m.events_per_s)
                 fractions[name].add(m.events_per_s / bound)
                 in_flight[name] = max(in_flight[name], api.max_in_flight)
+                if m.cores is not None:
+                    cores[name].add(m.cores)
                 if name != SYNC:
                     api.reset_counts()
                     ceiling = measure_in_subprocess(api.url_template, workers, count)
@@ -123,6 +128,7 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
                 "speedup_vs_sync": round(rates[name].median / rates[SYNC].median, 2),
                 "max_in_flight_at_server": in_flight[name],
                 "client_alone_fraction_of_bound": ceilings[name].to_dict(3),
+                "job_cpu_cores": cores[name].to_dict(2) if cores[name].values else None,
             }
             for name in levels
             if name != SYNC

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from bench.context import Context
 from bench.errors import CountMismatch
 from bench.launcher import RssSample, launch
-from bench.progress import check_output, directory_bytes, first_output_s, require_counts, steady_rate
+from bench.progress import check_output, directory_bytes, first_output_s, require_counts, steady_rate, steady_window
 
 #: An output line whose one changed field carries the benchmark's mark.
 MARKED = re.compile(rb'"page_title":\s*"bench:')
@@ -42,6 +42,8 @@ class Measured:
     steady: bool  #: False: the run was too short to resolve the window; rate over the output phase
     counts: dict[str, int] = field(default_factory=dict)
     rss: list[RssSample] = field(default_factory=list)
+    #: CPU cores the JVM and Python workers used in the steady window (when sampled)
+    cores: float | None = None
 
 
 def flink_settings(execution_mode: str, data_path: str = "json") -> dict[str, Any]:
@@ -78,6 +80,25 @@ def handwritten_spec(ctx: Context, variant: str, *, execution_mode: str) -> Spec
             "sink_stream": "mediawiki.page_content_change.v1", "job_dir": str(ws.job_dir),
             "flink": flink_settings(execution_mode),
         }
+
+    return build
+
+
+def _cores(samples: list[RssSample], window: tuple[float, float] | None) -> float | None:
+    """CPU seconds per second the job's processes used between the samples inside ``window``."""
+    inside = [r for r in samples if window and window[0] <= r.t <= window[1]]
+    if len(inside) < 2 or inside[-1].t <= inside[0].t:
+        return None
+    return (inside[-1].job_cpu_s - inside[0].job_cpu_s) / (inside[-1].t - inside[0].t)
+
+
+def bare_chain_spec(ctx: Context, module: str, *, execution_mode: str) -> SpecBuilder:
+    """Spec of the generated job's chain in a plain PyFlink ProcessFunction (no evgen operator)."""
+    typed, bare = typed_spec(ctx, module, execution_mode=execution_mode), handwritten_spec(ctx, "bare_chain", execution_mode=execution_mode)
+
+    def build(source: Path, output: Path, errors: Path) -> dict[str, Any]:
+        evgen = typed(source, output, errors)
+        return {**bare(source, output, errors), "module": evgen["module"], "config": evgen["config"]}
 
     return build
 
@@ -120,6 +141,7 @@ def run_file_job(
         label=label, events=events, wall_s=outcome.wall_s, events_per_s=rate,
         overhead_s=max(outcome.wall_s - events / rate, 0.0), first_output_s=first, steady=steady,
         counts=dict(outcome.result.get("counts") or {}), rss=outcome.rss,
+        cores=_cores(outcome.rss, steady_window(outcome.progress)),
     )
     ctx.log(f"{label}: {rate:,.0f} events/s steady, {outcome.wall_s:.1f} s wall")
     return measured

@@ -6,7 +6,8 @@ models were generated from), drop canaries, change ``page.page_title``, set ``$s
 ``meta.stream`` / ``meta.dt`` / ``meta.id`` as evgen's normalization does, validate the
 output against the sink schema, encode, and route every failure as an error event to a side
 output. ``minimal`` only decodes, changes the field and encodes (failures still go to the
-side output): the floor of what any Python job pays.
+side output): the floor of what any Python job pays. ``bare_chain`` calls the typed job's own
+chain from a plain ProcessFunction (:class:`BareChain`).
 
     job = HandWrittenJob(variant="validated", source_schema=..., sink_schema=...,
                          sink_stream="mediawiki.page_content_change.v1", job="handwritten")
@@ -39,7 +40,7 @@ from pyflink.datastream.connectors.file_system import (
 #: What every benchmark job puts in front of ``page.page_title`` (the one changed field).
 MARK = "bench:"
 ERRORS = OutputTag("errors", Types.STRING())
-Variant = Literal["validated", "minimal"]
+Variant = Literal["validated", "minimal", "bare_chain"]
 
 
 def _now() -> str:
@@ -104,6 +105,22 @@ class HandWritten(ProcessFunction):  # type: ignore[misc]
         }
 
 
+@dataclass
+class BareChain(ProcessFunction):  # type: ignore[misc]
+    """evgen's typed chain (decode, validate, process, normalize, validate, encode) called from a
+    bare PyFlink ProcessFunction: the typed job's per-event work without evgen's operator
+    (no status counters, no latency timing). Against ``typed`` it isolates the operator's cost."""
+
+    chain: Any
+
+    def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
+        done = self.chain.complete(value)
+        if done.error is not None:
+            yield ERRORS, json.dumps(done.error, ensure_ascii=False, separators=(",", ":"))
+        for _, output, _ in done.outputs:
+            yield output
+
+
 @dataclass(frozen=True)
 class HandWrittenJob:
     """The hand-written job's graph: a source, the process function, a sink and an error sink."""
@@ -113,8 +130,11 @@ class HandWrittenJob:
     sink_schema: dict[str, Any]
     sink_stream: str
     job: str = "handwritten"
+    chain: Any = None  #: for ``bare_chain``: the evgen chain the function calls
 
-    def function(self) -> HandWritten:
+    def function(self) -> ProcessFunction:
+        if self.variant == "bare_chain":
+            return BareChain(self.chain)
         return HandWritten(self.variant, self.source_schema, self.sink_schema, self.sink_stream, self.job,
                            f"{self.job}.error")
 

@@ -31,12 +31,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass
 class RssSample:
-    """Resident set sizes (bytes) of one moment: the JVM(s), Python workers, the driver."""
+    """Resident set sizes (bytes) of one moment: the JVM(s), Python workers, the driver; and the
+    CPU seconds the JVM(s) and Python workers have used so far."""
 
     t: float
     jvm: int
     python_workers: int
     driver: int
+    job_cpu_s: float = 0.0
 
     @property
     def total(self) -> int:
@@ -57,26 +59,30 @@ class Outcome:
 
 
 def tree_rss(pid: int) -> RssSample | None:
-    """Memory of ``pid`` and its descendants, split by kind (None once it is gone)."""
+    """Memory of ``pid`` and its descendants, split by kind, and their CPU time (None once it is gone)."""
     try:
         root = psutil.Process(pid)
         procs = [root] + root.children(recursive=True)
     except psutil.NoSuchProcess:
         return None
     jvm = workers = driver = 0
+    cpu = 0.0
     for proc in procs:
         try:
             rss = proc.memory_info().rss
             name = proc.name()
+            times = proc.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         if proc.pid == pid:
             driver += rss
-        elif "java" in name:
+            continue
+        if "java" in name:
             jvm += rss
         else:
             workers += rss
-    return RssSample(time.monotonic(), jvm, workers, driver)
+        cpu += times.user + times.system
+    return RssSample(time.monotonic(), jvm, workers, driver, cpu)
 
 
 def stop_tree(pid: int, grace_s: float = 10.0) -> None:

@@ -68,6 +68,13 @@ def steady_rate(samples: Sequence[tuple[float, int]], events: int, low: float = 
     return (b[1] - a[1]) / final * events / (b[0] - a[0])
 
 
+def steady_window(samples: Sequence[tuple[float, int]], low: float = 0.1, high: float = 0.9) -> tuple[float, float] | None:
+    """The times at which the output first reached ``low`` and ``high`` of its final size."""
+    final = samples[-1][1] if samples else 0
+    a, b = first_reaching(samples, low * final), first_reaching(samples, high * final)
+    return (a[0], b[0]) if final > 0 and a is not None and b is not None and b[0] > a[0] else None
+
+
 def first_output_s(samples: Sequence[tuple[float, int]]) -> float | None:
     """Seconds from spawn to the first output byte."""
     for t, v in samples:

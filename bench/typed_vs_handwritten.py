@@ -8,7 +8,10 @@ runs every job once, the order rotating), each job in a fresh process. Jobs:
   ``model_validate``) left in, as ``evgen new-job`` writes it;
 - ``handwritten``: dicts + ``json.loads``/``dumps`` + the same validation (fastjsonschema,
   same resolved schemas), normalization and error routing — the "same work" baseline;
-- ``handwritten_minimal``: ``json.loads``/``dumps`` only — the floor.
+- ``handwritten_minimal``: ``json.loads``/``dumps`` only — the floor;
+- ``typed_bare``: the typed job's own chain called from a plain PyFlink ProcessFunction:
+  ``typed`` / ``typed_bare`` is what evgen's operator costs, ``typed_bare`` / ``handwritten``
+  what the typed per-event work costs inside Flink.
 
 The ratio is typed / handwritten events/s per round (median, min, max over rounds). The
 per-event Python cost of each job, measured in-process, splits the time into the job's
@@ -23,7 +26,7 @@ from __future__ import annotations
 from typing import Any, Sequence, TypeVar
 
 from bench.context import Context
-from bench.filerun import SpecBuilder, handwritten_spec, run_file_job, typed_spec
+from bench.filerun import SpecBuilder, bare_chain_spec, handwritten_spec, run_file_job, typed_spec
 from bench.inprocess import per_event_us
 from bench.stats import Series, ratio
 
@@ -32,6 +35,7 @@ LABELS = {
     "typed_template": "evgen typed, template carry-over (model_dump → model_validate)",
     "handwritten": "hand-written PyFlink, same work (json + fastjsonschema in/out + normalize + error routing)",
     "handwritten_minimal": "hand-written PyFlink, minimal (json.loads/json.dumps only, no validation)",
+    "typed_bare": "evgen's typed chain in a plain PyFlink ProcessFunction (no evgen operator)",
 }
 IN_PROCESS_EVENTS = 20_000
 T = TypeVar("T")
@@ -43,6 +47,7 @@ def file_jobs(ctx: Context, execution_mode: str) -> dict[str, SpecBuilder]:
         "typed_template": typed_spec(ctx, "template_carry", execution_mode=execution_mode),
         "handwritten": handwritten_spec(ctx, "validated", execution_mode=execution_mode),
         "handwritten_minimal": handwritten_spec(ctx, "minimal", execution_mode=execution_mode),
+        "typed_bare": bare_chain_spec(ctx, "passthrough", execution_mode=execution_mode),
     }
 
 
@@ -93,5 +98,7 @@ def run_file(ctx: Context) -> dict[str, Any]:
         "ratio": ratio(rates["typed"], rates["handwritten"]).to_dict(3),
         "ratio_vs_minimal": ratio(rates["typed"], rates["handwritten_minimal"]).to_dict(3),
         "ratio_template": ratio(rates["typed_template"], rates["handwritten"]).to_dict(3),
+        "ratio_operator": ratio(rates["typed"], rates["typed_bare"]).to_dict(3),
+        "ratio_bare": ratio(rates["typed_bare"], rates["handwritten"]).to_dict(3),
         "in_process_events": len(lines),
     }

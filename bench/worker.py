@@ -8,7 +8,8 @@ says what to run:
   — a generated evgen job, built and executed as ``evgen run`` does (``Job.from_config``,
   the module's ``pipeline(stream)``, ``execute()``);
 - ``{"kind": "handwritten", "variant": "validated" | "minimal", "source": "file" | "kafka", ...}``
-  — the hand-written PyFlink baseline (:mod:`bench.handwritten`).
+  — the hand-written PyFlink baseline (:mod:`bench.handwritten`); variant ``bare_chain``
+  (with the ``evgen`` keys too) runs the generated job's chain in a plain ProcessFunction.
 
 ``register`` lists modules to import first (e.g. :mod:`bench.tail`, which registers the
 latency probe connector). The result — counts, elapsed time, the submit timestamp — goes
@@ -31,8 +32,8 @@ from evgen.runtime.config import FlinkSettings, parse_config
 from evgen.runtime.flinkenv import create_environment
 
 
-def run_evgen(spec: dict[str, Any]) -> dict[str, Any]:
-    """Build the generated job's pipeline from ``spec`` and run it to completion."""
+def _evgen_stream(spec: dict[str, Any]) -> Any:
+    """The generated job's pipeline (``spec``: job_dir, module, config), built as ``evgen run`` does."""
     from evgen.runtime.job import Job
     from evgen.runtime.stream import Stream
 
@@ -40,8 +41,12 @@ def run_evgen(spec: dict[str, Any]) -> dict[str, Any]:
     if str(job_dir) not in sys.path:
         sys.path.insert(0, str(job_dir))
     job = Job.from_config(parse_config(spec["config"], source="bench spec"), job_dir)
-    pipeline = importlib.import_module(spec["module"]).pipeline
-    stream = pipeline(Stream(job))
+    return importlib.import_module(spec["module"]).pipeline(Stream(job))
+
+
+def run_evgen(spec: dict[str, Any]) -> dict[str, Any]:
+    """Build the generated job's pipeline from ``spec`` and run it to completion."""
+    stream = _evgen_stream(spec)
     submitted = time.time()
     result = stream.execute()
     return {"counts": dict(result.counts), "elapsed_s": result.elapsed_s, "status": result.status, "submitted": submitted}
@@ -56,6 +61,7 @@ def run_handwritten(spec: dict[str, Any]) -> dict[str, Any]:
         source_schema=spec["source_schema"],
         sink_schema=spec["sink_schema"],
         sink_stream=spec["sink_stream"],
+        chain=_evgen_stream(spec).chain() if spec["variant"] == "bare_chain" else None,
     )
     settings = FlinkSettings.model_validate(spec.get("flink", {}))
     jars: list[str] = []

@@ -10,7 +10,8 @@ import pytest
 
 from bench.context import Context, Settings
 from bench.errors import CountMismatch
-from bench.filerun import handwritten_spec, run_file_job, typed_spec
+from bench.filerun import _cores, bare_chain_spec, handwritten_spec, run_file_job, typed_spec
+from bench.launcher import RssSample
 from bench.workspace import Workspace
 
 pytestmark = pytest.mark.flink
@@ -41,3 +42,17 @@ def test_a_wrong_count_fails_the_run(ctx: Context, tmp_path: Path) -> None:
     assert str(raised.value) == (
         "typed-wrong: 59 outputs for 60 inputs; 59 outputs carry the change (expected 60); 1 error events"
     )
+
+
+def test_the_bare_chain_job_writes_what_the_typed_job_writes(ctx: Context) -> None:
+    # Same chain, no evgen operator: every input becomes one marked output, counted like the others.
+    m = run_file_job(ctx, "bare", bare_chain_spec(ctx, "passthrough", execution_mode="thread"), ctx.data, 60,
+                     rss_every_s=0.1)
+    assert m.events == 60 and m.events_per_s > 0
+    assert m.rss and m.rss[-1].job_cpu_s > 0  # the JVM's CPU time is sampled
+
+
+def test_cores_are_cpu_seconds_per_second_inside_the_window() -> None:
+    samples = [RssSample(t, 0, 0, 0, cpu) for t, cpu in ((0.0, 0.0), (1.0, 0.5), (2.0, 1.5), (3.0, 2.5), (4.0, 2.6))]
+    assert _cores(samples, (1.0, 3.0)) == pytest.approx(1.0)
+    assert _cores(samples, (1.5, 1.9)) is None and _cores(samples, None) is None

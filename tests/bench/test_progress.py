@@ -15,6 +15,7 @@ from bench.progress import (
     first_output_s,
     require_counts,
     steady_rate,
+    steady_window,
     visible_files,
 )
 
@@ -33,6 +34,12 @@ def test_steady_rate_counts_only_what_arrived_between_steps() -> None:
     samples = [(0.0, 0), (1.0, 0), (1.2, 32), (1.4, 64), (1.6, 80), (2.0, 80)]
     # 10 % is first reached at 1.2 s (32), 90 % at 1.6 s (80): 48 events in 0.4 s.
     assert steady_rate(samples, events=80) == pytest.approx(120.0)
+
+
+def test_steady_window_is_when_the_output_passed_10_and_90_percent() -> None:
+    samples = [(0.0, 0), (1.0, 5), (2.0, 20), (3.0, 60), (4.0, 95), (5.0, 100)]
+    assert steady_window(samples) == (2.0, 4.0)
+    assert steady_window([(0.0, 0), (1.0, 100)]) is None and steady_window([]) is None
 
 
 def test_steady_rate_unresolvable_for_one_step() -> None:
