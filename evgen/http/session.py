@@ -6,7 +6,8 @@
 
 A session prepares the common request (no body, no cookies, no auth) without requests'
 general merge: the URL's own preparation is done once and kept, the query appended. Same
-bytes on the wire, ~40 % less CPU per request; anything else goes through requests as is.
+bytes on the wire, ~20 % less client CPU per request (docs/benchmarks.md, section 3);
+anything else goes through requests as is.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar
 from requests.models import PreparedRequest, RequestEncodingMixin
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
@@ -90,7 +92,7 @@ class EvgenSession(requests.Session):
         query = RequestEncodingMixin._encode_params(params) if params else ""
         request.url = f"{base}{'&' if '?' in base else '?'}{query}" if query else base
         request.prepare_headers(merge_setting(headers, self.headers, dict_class=CaseInsensitiveDict))
-        request._cookies = requests.cookies.RequestsCookieJar()  # empty: no Cookie header; redirects fill it
+        request._cookies = RequestsCookieJar()  # empty: no Cookie header; redirects fill it
         request.prepare_body(None, None)
         request.prepare_hooks(self.hooks)
         return request
