@@ -88,7 +88,8 @@ def kafka(port: int | None, create_topics: bool, job_dir: Path | None, partition
         port = DEFAULT_PORT if port_is_free(DEFAULT_PORT) else 0
     started = time.monotonic()
     broker = KafkaBroker(port)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and SIGTERM stop it, even when started with SIGINT ignored (a background job).
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         broker.start()
         click.echo(
@@ -110,7 +111,8 @@ def kafka(port: int | None, create_topics: bool, job_dir: Path | None, partition
         click.echo("stopped.")
     finally:
         broker.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _bootstrap_option() -> Callable[[FC], FC]:

@@ -126,9 +126,12 @@ def test_dev_kafka_foreground_creates_job_topics_and_stops_on_ctrl_c(tmp_path: P
     from confluent_kafka.admin import AdminClient
 
     job_dir, topics = _job_dir(tmp_path, stream_configs_file)
+    # Started with SIGINT ignored, as a shell without job control starts a background job:
+    # Ctrl-C (SIGINT) must stop it all the same.
     process = subprocess.Popen(
         [*EVGEN, "dev", "kafka", "--port", "0", "--create-topics", "--partitions", "2"],
         cwd=job_dir / "sub", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         assert process.stdout is not None
