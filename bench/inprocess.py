@@ -60,7 +60,6 @@ FUNCTIONS: dict[str, Callable[[Context], Callable[[str], Any]]] = {
     "typed_template": lambda ctx: _evgen_chain(ctx, "template_carry"),
     "handwritten": lambda ctx: _handwritten(ctx, "validated"),
     "handwritten_minimal": lambda ctx: _handwritten(ctx, "minimal"),
-    "typed_bare": lambda ctx: _evgen_chain(ctx, "passthrough"),
 }
 
 

@@ -240,7 +240,7 @@ def _limits(s: dict[str, Any]) -> list[str]:
     enrich = s.get("enrichment")
     cpu_us = ((enrich or {}).get("client_cpu_us_per_request") or {}).get("median")
     at_64 = ((enrich or {}).get("levels") or {}).get("64") or {}
-    if enrich and cpu_us and at_64 and at_64["fraction_of_bound"]["median"] < 0.9:
+    if cpu_us and at_64 and at_64["fraction_of_bound"]["median"] < 0.9:
         bound = at_64["bound_events_per_s"]
         cores = (at_64.get("job_cpu_cores") or {}).get("median")
         lines.append(
