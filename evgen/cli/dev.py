@@ -13,7 +13,6 @@ import os
 import signal
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -139,14 +138,15 @@ def produce_command(
 ) -> None:
     """Send the JSON events in FILES (.json: one event or a list; otherwise JSON lines) to TOPIC."""
     from evgen.kafka_client import produce
+    from evgen.runtime.events import get_json_path, message_key, to_epoch_ms
 
     keys = _key_fields(key_fields)
     events = load_events(files)
     started = time.monotonic()
     count = produce(
         bootstrap_servers, topic, _copies(events, copies, fresh_ids),
-        key=(lambda e: json.dumps({n: _field(e, p) for n, p in keys.items()}, separators=(",", ":"))) if keys else None,
-        timestamp_ms=lambda e: _epoch_ms(_field(e, timestamp_field)),
+        key=(lambda e: message_key(e, keys)) if keys else None,
+        timestamp_ms=lambda e: to_epoch_ms(get_json_path(e, timestamp_field)),
     )
     click.echo(f"sent {count} events to {topic} on {bootstrap_servers} ({time.monotonic() - started:.1f} s)")
 
@@ -213,24 +213,6 @@ def _key_fields(specs: Iterable[str]) -> dict[str, str]:
             raise ConfigError(f"--key-field {spec!r}: write it as NAME=PATH, e.g. page_id=page.page_id")
         fields[name] = path
     return fields
-
-
-def _field(event: Any, path: str) -> Any:
-    value = event
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def _epoch_ms(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return None
 
 
 def job_topics(job_dir: Path | None) -> list[str]:

@@ -82,13 +82,14 @@ def call_with_retries(
 
         slots = call_with_retries(lambda: fetch_once(rev_id), settings)
     """
-    retry = RetryPolicy.from_settings(settings)
+    retry: RetryPolicy | None = None  # built at the first retryable failure (most calls have none)
     while True:
         try:
             return attempt()
         except HttpFailure as failure:
             if not failure.retryable:
                 raise
+            retry = retry or RetryPolicy.from_settings(settings)
             history = (*retry.history, RequestHistory("GET", failure.url, None, failure.status, None))
             retry = retry.new(total=(retry.total or 0) - 1, history=history)
             if retry.is_exhausted():

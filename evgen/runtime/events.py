@@ -34,13 +34,30 @@ def encode_json(value: Any) -> str:
     return pydantic_core.to_json(value).decode("utf-8")
 
 
-def _get_json_path(obj: Mapping[str, Any], dotted: str) -> Any:
+def get_json_path(obj: Any, dotted: str) -> Any:
+    """The value at ``dotted`` (``"page.page_id"``) in a JSON-shaped object; None where it stops.
+
+        >>> get_json_path({"page": {"page_id": 7}}, "page.page_id"), get_json_path({"page": 1}, "page.x")
+        (7, None)
+    """
     value: Any = obj
     for part in dotted.split("."):
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)
     return value
+
+
+def message_key(event: Mapping[str, Any], key_fields: Mapping[str, str]) -> str | None:
+    """The record key Event Platform producers write: compact JSON of the stream's message key
+    fields (``name -> dotted path``), UTF-8 kept as is; None without key fields.
+
+        >>> message_key({"wiki_id": "ruwiki", "page": {"page_id": 7}}, {"wiki_id": "wiki_id", "page_id": "page.page_id"})
+        '{"wiki_id":"ruwiki","page_id":7}'
+    """
+    if not key_fields:
+        return None
+    return encode_json({name: get_json_path(event, path) for name, path in key_fields.items()})
 
 
 def to_epoch_ms(value: Any) -> int | None:
@@ -84,9 +101,7 @@ class EventCodec:
 
     def key_of_dict(self, event: Mapping[str, Any]) -> str | None:
         """The message key of a JSON-shaped event, as compact JSON (None without key fields)."""
-        if not self.key_fields:
-            return None
-        return encode_json({name: _get_json_path(event, path) for name, path in self.key_fields.items()})
+        return message_key(event, self.key_fields)
 
     def normalize(self, event: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         """Set ``$schema``, ``meta.stream``, ``meta.dt`` (now) and ``meta.id`` (if absent);
@@ -166,10 +181,7 @@ class Router:
             event = self._parse(raw)
             if not isinstance(event, dict):
                 return 0
-            if self.key_fields:
-                key = encode_json({name: _get_json_path(event, path) for name, path in self.key_fields.items()})
-            else:
-                key = encode_json(event)
+            key = message_key(event, self.key_fields) or encode_json(event)
         return zlib.crc32(key.encode("utf-8")) % self.buckets
 
     def event_time(self, raw: Any) -> int | None:

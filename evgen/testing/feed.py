@@ -23,10 +23,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from evgen.kafka_client import produce
+from evgen.runtime.events import message_key, to_epoch_ms
 
 __all__ = ["Feeder", "FeedEvent", "make_events", "message_key"]
 
@@ -67,25 +67,9 @@ def make_events(
     return events
 
 
-def message_key(event: Mapping[str, Any], key_fields: Mapping[str, str]) -> str | None:
-    """The record key Event Platform producers write: compact JSON of the message key fields."""
-    if not key_fields:
-        return None
-    key: dict[str, Any] = {}
-    for name, path in key_fields.items():
-        value: Any = event
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
-        key[name] = value
-    return json.dumps(key, separators=(",", ":"))
-
-
 def _epoch_ms(event: Mapping[str, Any]) -> int | None:
     meta = event.get("meta")
-    dt = meta.get("dt") if isinstance(meta, Mapping) else None
-    if not isinstance(dt, str):
-        return None
-    return int(datetime.fromisoformat(dt).timestamp() * 1000)
+    return to_epoch_ms(meta.get("dt") if isinstance(meta, Mapping) else None)
 
 
 class Feeder:

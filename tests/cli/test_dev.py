@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from evgen.cli import cli
 from evgen.devkafka import KafkaBroker, free_port
 from evgen.lock import LOCK_FILE, Lock, LockedStream
+from evgen.runtime.events import message_key
 from evgen.streamconfig import StreamConfig, StreamConfigs
 from evgen.testing.kafka import private_stream, unique_name
 
@@ -192,13 +193,16 @@ def test_dev_produce_and_consume(kafka_broker: KafkaBroker, tmp_path: Path) -> N
     kafka_broker.create_topics([topic], partitions=2)
     files = sorted(PAGE_CHANGE.glob("*.json"))[:3]
     lines = tmp_path / "more.jsonl"
-    lines.write_text(js.dumps(js.loads(files[0].read_text())) + "\n\n")
+    renamed = js.loads(files[0].read_text())
+    renamed["page"]["page_title"] = "Zürich_Ёж"  # keys keep UTF-8 as the job writes them
+    lines.write_text(js.dumps(renamed) + "\n\n")
     servers = kafka_broker.bootstrap_servers
     runner = CliRunner()
 
     sent = runner.invoke(cli, [
         "dev", "produce", topic, *map(str, files), str(lines), "--bootstrap-servers", servers, "--copies", "2",
         "--fresh-ids", "--key-field", "wiki_id=wiki_id", "--key-field", "page_id=page.page_id",
+        "--key-field", "title=page.page_title",
     ])
     assert sent.exit_code == 0, sent.output
     assert sent.output.startswith(f"sent 8 events to {topic} on {servers}")
@@ -211,8 +215,11 @@ def test_dev_produce_and_consume(kafka_broker: KafkaBroker, tmp_path: Path) -> N
     assert len({e["meta"]["id"] for e in events}) == 8  # fresh ids on every copy
     originals = {js.loads(f.read_text())["meta"]["id"] for f in files}
     assert not originals & {e["meta"]["id"] for e in events}
+    keys = {"wiki_id": "wiki_id", "page_id": "page.page_id", "title": "page.page_title"}
     for (key, ts, _), event in zip(rows, events):
-        assert js.loads(key) == {"wiki_id": event["wiki_id"], "page_id": event["page"]["page_id"]}
+        assert key == message_key(event, keys)  # the very key an evgen job writes for this event
+        assert js.loads(key) == {"wiki_id": event["wiki_id"], "page_id": event["page"]["page_id"],
+                                 "title": event["page"]["page_title"]}
         assert int(ts) == int(datetime.fromisoformat(event["meta"]["dt"].replace("Z", "+00:00")).timestamp() * 1000)
 
 

@@ -50,6 +50,7 @@ def test_message_key_is_compact_json_of_the_key_fields() -> None:
     assert message_key(event, KEYS) == '{"wiki_id":"enwiki","page_id":42}'
     assert message_key({"wiki_id": "x"}, KEYS) == '{"wiki_id":"x","page_id":null}'
     assert message_key(event, {}) is None
+    assert message_key({"wiki_id": "Ёж", "page": {"page_id": 1}}, KEYS) == '{"wiki_id":"Ёж","page_id":1}'
 
 
 @pytest.mark.kafka
