@@ -40,6 +40,10 @@ _MAX_POINTER_HOPS = 4
 _EXTENSIONS = ("", ".yaml", ".json")
 
 
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 def canonical_json(value: Any) -> str:
     """Canonical JSON text: sorted keys, no whitespace, UTF-8 kept."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -157,7 +161,7 @@ class SchemaRepository:
             versions = self._local_versions(title)
             if not versions:
                 raise SchemaError(f"no versions of schema {title!r} found: {not_found}") from None
-            return max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+            return versions[-1]
         declared = document.get("$id")
         version = str(declared).rstrip("#").rpartition("/")[2] if isinstance(declared, str) else ""
         if not _SEMVER.match(version):
@@ -190,6 +194,9 @@ class SchemaRepository:
                 self._documents[uri] = found
                 return found
         detail = f"; unreachable: {', '.join(failures)}" if failures else ""
+        known = self._local_versions(uri.strip("/").rpartition("/")[0])
+        if known:
+            detail += f"; versions here: {', '.join(known)}"
         raise SchemaError(f"schema {uri} not found; tried {', '.join(tried)}{detail}")
 
     def _find_in(self, base: _Base, uri: str, tried: list[str]) -> tuple[dict[str, Any], str] | None:
@@ -241,6 +248,7 @@ class SchemaRepository:
         return response.content
 
     def _local_versions(self, title: str) -> list[str]:
+        """The versions of ``title`` in the local (file) repositories, oldest first."""
         versions: set[str] = set()
         for base in self._bases:
             directory = base.path / title if base.path is not None else None
@@ -249,7 +257,7 @@ class SchemaRepository:
                     name = child.name.removesuffix(".yaml").removesuffix(".json")
                     if _SEMVER.match(name):
                         versions.add(name)
-        return sorted(versions)
+        return sorted(versions, key=_version_key)
 
     # -- $ref resolution --------------------------------------------------------------------
 

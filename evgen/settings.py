@@ -3,7 +3,7 @@
 Precedence: command-line options, then environment variables
 (``EVGEN_STREAM_CONFIG``; ``EVGEN_SCHEMA_URIS``, comma-separated), then the
 user config file ``~/.config/evgen/config.yaml`` (``$XDG_CONFIG_HOME`` is
-honoured; ``EVGEN_CONFIG`` names another file):
+honoured; ``EVGEN_CONFIG`` names another file, which must exist; ``/dev/null`` for none):
 
 .. code-block:: yaml
 
@@ -16,7 +16,7 @@ Relative paths in the file are relative to the file's directory.
 
     >>> s = load_settings(env={"EVGEN_STREAM_CONFIG": "/srv/streams.json",
     ...                        "EVGEN_SCHEMA_URIS": "/srv/a, https://b.example/repo",
-    ...                        "EVGEN_CONFIG": "/nonexistent.yaml"})
+    ...                        "EVGEN_CONFIG": "/dev/null"})
     >>> s.stream_config, s.schema_uris
     ('/srv/streams.json', ['/srv/a', 'https://b.example/repo'])
 """
@@ -82,7 +82,7 @@ def load_settings(
     """Merge explicit values over environment variables over the user config file."""
     env = os.environ if env is None else env
     file = config_path(env)
-    from_file = _read_file(file)
+    from_file = _read_file(file, named=bool(env.get(ENV_CONFIG)))
     env_uris = [u.strip() for u in env.get(ENV_SCHEMA_URIS, "").split(",") if u.strip()]
     return GeneratorSettings(
         stream_config=stream_config or env.get(ENV_STREAM_CONFIG) or from_file.stream_config,
@@ -91,10 +91,13 @@ def load_settings(
     )
 
 
-def _read_file(path: Path) -> GeneratorSettings:
+def _read_file(path: Path, named: bool) -> GeneratorSettings:
+    """The settings in ``path``; none if the default file does not exist (a ``named`` one must)."""
     try:
         text = path.read_bytes()
     except FileNotFoundError:
+        if named:
+            raise ConfigError(f"evgen config {path} (named by {ENV_CONFIG}) does not exist") from None
         return GeneratorSettings()
     except OSError as e:
         raise ConfigError(f"cannot read evgen config {path}: {e.strerror or e}") from None

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ def test_default_path_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_require_says_how_to_configure(tmp_path: Path) -> None:
+    (tmp_path / "none.yaml").touch()
     env = {"EVGEN_CONFIG": str(tmp_path / "none.yaml")}
     with pytest.raises(ConfigError, match=r"no stream config: pass --stream-config URI, set EVGEN_STREAM_CONFIG, or put 'stream_config:' in .*none.yaml"):
         load_settings(env=env).require()
@@ -59,3 +61,9 @@ def test_invalid_config_file(tmp_path: Path, text: str, message: str) -> None:
     config.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_settings(env={"EVGEN_CONFIG": str(config)})
+
+
+def test_a_config_file_named_by_the_environment_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^evgen config .*missing.yaml \(named by EVGEN_CONFIG\) does not exist$"):
+        load_settings(stream_config="s.json", env={"EVGEN_CONFIG": str(tmp_path / "missing.yaml")})
+    assert load_settings(env={"EVGEN_CONFIG": os.devnull}).stream_config is None

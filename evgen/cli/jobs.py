@@ -109,7 +109,8 @@ def regen(
         if result.stale:
             for line in _stale_lines(result):
                 click.echo(f"stale: {line}", err=True)
-            click.echo("error: generated code is stale; run `evgen regen`", err=True)
+            fix = "`evgen regen --force` (files were edited by hand)" if result.edited else "`evgen regen`"
+            click.echo(f"error: generated code is stale; run {fix}", err=True)
             sys.exit(1)
         click.echo(f"up to date: {result.job_dir}")
         return

@@ -23,7 +23,8 @@ SINK = "mediawiki.page_content_change.v1:1.1.0"
 @pytest.fixture
 def runner(tmp_path: Path) -> CliRunner:
     # No user config or EVGEN_* defaults leak in from the machine running the tests.
-    return CliRunner(env={"EVGEN_CONFIG": str(tmp_path / "no-config.yaml"), "EVGEN_STREAM_CONFIG": None,
+    (tmp_path / "config.yaml").touch()  # an empty user config; tests may fill it
+    return CliRunner(env={"EVGEN_CONFIG": str(tmp_path / "config.yaml"), "EVGEN_STREAM_CONFIG": None,
                           "EVGEN_SCHEMA_URIS": None})  # fmt: skip
 
 
@@ -90,6 +91,7 @@ def test_regen_refuses_hand_edits(runner: CliRunner, tmp_path: Path, sources: li
                     r"generated file\(s\) edited by hand: job/models/job_error.py; .*--force")  # fmt: skip
     check = runner.invoke(cli, ["regen", "--check", "--job-dir", str(tmp_path / "job")])
     assert check.exit_code == 1 and "stale: job/models/job_error.py (edited by hand)" in check.stderr
+    assert check.stderr.splitlines()[-1] == "error: generated code is stale; run `evgen regen --force` (files were edited by hand)"
     forced = runner.invoke(cli, ["regen", "--force", "--job-dir", str(tmp_path / "job")])
     assert forced.exit_code == 0 and "wrote job/models/job_error.py" in forced.output
 
@@ -109,7 +111,8 @@ def test_missing_version(runner: CliRunner, tmp_path: Path, sources: list[str]) 
 
 def test_unknown_version(runner: CliRunner, tmp_path: Path, sources: list[str]) -> None:
     _one_line_error(_new_job(runner, tmp_path, "--source", "mediawiki.page_change.v1:9.0.0", "--sink", SINK, *sources),
-                    r"schema /mediawiki/page/change/9.0.0 not found; tried file://.*/9.0.0, .*/9.0.0.yaml, .*/9.0.0.json$")  # fmt: skip
+                    r"schema /mediawiki/page/change/9.0.0 not found; tried file://.*/9.0.0, .*/9.0.0.yaml, .*/9.0.0.json; "
+                    r"versions here: 1.0.0, 1.1.0, 1.2.0$")  # fmt: skip
 
 
 def test_unreachable_stream_config(runner: CliRunner, tmp_path: Path, primary_schema_repo: Path) -> None:
@@ -172,11 +175,11 @@ def test_existing_non_empty_target(runner: CliRunner, tmp_path: Path, sources: l
 
 def test_no_stream_config_anywhere(runner: CliRunner, tmp_path: Path) -> None:
     _one_line_error(_new_job(runner, tmp_path, "--source", SOURCE, "--sink", SINK),
-                    r"no stream config: pass --stream-config URI, set EVGEN_STREAM_CONFIG, or put 'stream_config:' in .*no-config.yaml")  # fmt: skip
+                    r"no stream config: pass --stream-config URI, set EVGEN_STREAM_CONFIG, or put 'stream_config:' in .*config.yaml")  # fmt: skip
 
 
 def test_defaults_from_user_config_file(runner: CliRunner, tmp_path: Path, stream_configs_file: Path, primary_schema_repo: Path) -> None:
-    (tmp_path / "no-config.yaml").write_text(yaml.safe_dump(
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(
         {"stream_config": str(stream_configs_file), "schema_uris": [str(primary_schema_repo)]}))  # fmt: skip
     result = _new_job(runner, tmp_path, "--source", SOURCE, "--sink", SINK)
     assert result.exit_code == 0, result.stderr

@@ -19,7 +19,7 @@ def process(event: {{ cookiecutter.source_model }}) -> {{ cookiecutter.sink_mode
 {%- else %}
     """Carry over the top-level fields both schemas define alike (edit me)."""
 {%- if cookiecutter.missing_required %}
-    # TODO: the sink requires fields the source does not have: {{ cookiecutter.missing_required }}.
+    # TODO: the sink requires fields the source lacks or defines differently: {{ cookiecutter.missing_required }}.
 {%- endif %}
     shared = event.model_dump(by_alias=True, exclude_unset=True, include={{ cookiecutter.include }})
     return {{ cookiecutter.sink_model }}.model_validate(shared)
