@@ -11,3 +11,8 @@ Sections (one module each): :mod:`bench.codegen` (``evgen new-job`` / ``regen`` 
 (:mod:`bench.worker`, :mod:`bench.launcher`) on data from :mod:`bench.data`; every run's
 output is count-checked (:mod:`bench.progress`); :mod:`bench.report` writes the results.
 """
+
+from pathlib import Path
+
+#: The evgen checkout the suite runs from (its docs/, README.md, generated job template).
+REPO = Path(__file__).resolve().parents[1]

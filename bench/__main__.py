@@ -18,11 +18,12 @@ from typing import Any, Callable
 
 import click
 
+from bench import REPO
 from bench.context import Context, Settings
 from bench.errors import BenchError
+from bench.report import HEADLINE_KEYS, update_readme
 from evgen.errors import EvgenError
 
-REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("codegen", "typed", "kafka", "datapath", "enrich", "latency", "memory", "cluster")
 
 
@@ -129,6 +130,8 @@ def main(smoke: bool, out: Path | None, sections: str | None, events: int | None
     work.mkdir(parents=True, exist_ok=True)
     try:
         summary = run_suite(settings, out, chosen, work, quiet=quiet)
+        if out.resolve() == (REPO / "docs").resolve() and chosen == list(SECTIONS):
+            update_readme(summary, REPO / "README.md")  # the full run's headline answers
     except (BenchError, EvgenError) as e:
         click.echo(f"bench: error: {e}", err=True)
         sys.exit(1)
@@ -139,9 +142,7 @@ def main(smoke: bool, out: Path | None, sections: str | None, events: int | None
         if temp:
             shutil.rmtree(work, ignore_errors=True)
     click.echo(f"results in {out}")
-    for key in ("typed_vs_handwritten_ratio_file", "typed_vs_handwritten_ratio_kafka", "typed_events_per_s_file",
-                "enrich_fraction_of_bound", "latency_p50_ms", "latency_p99_ms", "rss_growth_ratio", "new_job_s",
-                "regen_s", "default_data_path", "default_execution_mode"):
+    for key in HEADLINE_KEYS:
         click.echo(f"  {key}: {summary[key]}")
 
 

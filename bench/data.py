@@ -24,12 +24,12 @@ from typing import Any, Mapping
 import fastjsonschema
 import platformdirs
 
+from bench import REPO
 from bench.errors import BenchError
 
 #: Bump when the way events are generated changes (invalidates cached files).
 FORMAT_VERSION = 1
 SEED = 20240601
-REPO = Path(__file__).resolve().parents[1]
 SHARED_EVENTS = REPO.parent / "shared" / "wikimedia" / "events" / "page_change"
 
 

@@ -6,7 +6,7 @@ each carrying the benchmark's change (``page_title`` prefixed ``bench:``), and n
 event — or it raises :class:`~bench.errors.CountMismatch`. Outputs are deleted afterwards
 (the memory run writes gigabytes); logs stay.
 
-    m = run_file_job(ctx, "typed", typed_spec(ctx, "passthrough"), ctx.data, 100_000)
+    m = run_file_job(ctx, "typed", typed_spec(ctx, "passthrough", execution_mode="thread"), ctx.data, 100_000)
     m.events_per_s, m.overhead_s
 """
 

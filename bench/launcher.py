@@ -23,10 +23,10 @@ from typing import Any, Callable
 
 import psutil
 
+from bench import REPO
 from bench.errors import BenchError, RunFailed
 from evgen.flinkdist import child_environment
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass

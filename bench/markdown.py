@@ -251,3 +251,48 @@ def _limits(s: dict[str, Any]) -> list[str]:
                if cores else "")
             + ". More Python workers on more cores (parallelism in process mode) is what lifts it.")
     return (["## What limits the targets that are not met", "", *lines, ""]) if lines else []
+
+
+def readme_summary(results: dict[str, Any]) -> str:
+    """The README's "latest full run" table: the headline answers of ``results``, with links.
+
+    ``python -m bench`` (a full run into docs/) writes it into README.md between
+    :data:`bench.report.README_START` and :data:`bench.report.README_END`.
+    """
+    s, m = results["sections"], results["machine"]
+    file_run = s["typed_vs_handwritten"]["file"]
+    jobs = file_run["jobs"]
+    kafka = s["typed_vs_handwritten"].get("kafka") or {}
+    kafka_text = (f"{_mmm(kafka['ratio'], 3)} Kafka → Kafka (the typed job also writes keys and timestamps)"
+                  if kafka.get("ratio") else f"Kafka → Kafka not measured ({kafka.get('reason', 'skipped')})")
+    enrich = s["enrichment"]
+    levels = enrich["levels"]
+    fractions = ", ".join(f"{_fmt(v['fraction_of_bound']['median'] * 100)} % at {k}" for k, v in levels.items())
+    at_64 = levels.get("64") or {}
+    cluster = s.get("cluster_scaling") or {}
+    latency = s["latency"]
+    rows = [
+        ["What do types cost?",
+         f"typed evgen / hand-written PyFlink doing the same work: **{_mmm(file_run['ratio'], 3)}** file → file, "
+         f"{kafka_text}; per-event Python work in-process {_us(jobs['typed'])} µs typed vs {_us(jobs['handwritten'])} µs "
+         "hand-written"],
+        ["How fast?",
+         f"{_fmt(results['typed_events_per_s_file'])} events/s file → file, steady state, on {m['cores']} cores "
+         f"(the hand-written job that validates nothing: {_fmt(jobs['handwritten_minimal']['events_per_s']['median'])})"],
+        [f"How fast can it enrich ({_fmt(enrich['latency_ms'])} ms API)?",
+         f"of the Little's-law bound: {fractions} workers"
+         + (f"; the requests client alone (no Flink) reaches {_fmt(at_64['client_alone_fraction_of_bound']['median'] * 100)} % "
+            f"at 64, ≈{_fmt(enrich['client_cpu_us_per_request']['median'])} µs CPU per request under one GIL"
+            if at_64 else "")],
+        [f"Latency at {_fmt(latency['rate_events_per_s'])} events/s",
+         f"p50 {_fmt(results['latency_p50_ms'])} ms, p99 {_fmt(results['latency_p99_ms'])} ms"],
+        [f"Memory over {s['memory']['events']:,} events", f"growth {_fmt(results['rss_growth_ratio'], 3)} (1.0 = flat)"],
+        ["Codegen", f"`evgen new-job` {_fmt(results['new_job_s'], 2)} s, `evgen regen` {_fmt(results['regen_s'], 2)} s"],
+        ["Data path / execution mode",
+         f"fastest correct: {results['default_data_path']} + {results['default_execution_mode']} mode"],
+        ["Scale out", f"parallelism 2 / 1 on a local 2-TaskManager session cluster: {_mmm(cluster.get('ratio'), 3)}"],
+    ]
+    started = results["generated_at"][:10]
+    lines = [f"Latest full run ({started}, [docs/benchmarks.md](docs/benchmarks.md), {m['cores']}-core machine; "
+             "medians with min–max):", ""]
+    return "\n".join(lines + _table(["question", "answer"], rows)).rstrip("\n") + "\n"

@@ -3,7 +3,8 @@
 The JSON's headline keys are the issue's (medians of the runs); everything measured is
 under ``sections`` with median, min, max and the individual runs.
 
-    results = summarize(sections, machine=describe(), load={...}, settings=settings, duration_s=1234.0)
+    results = summarize(sections, machine=describe(), load={...}, settings=settings, duration_s=1234.0,
+                        skipped={})
     write(results, Path("docs"))      # docs/benchmarks.json, .md, .png
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from bench.context import Settings
 
+#: The report's top-level figures (the issue's keys, and the cluster's scale-out ratio).
 HEADLINE_KEYS = (
     "typed_vs_handwritten_ratio_file",
     "typed_vs_handwritten_ratio_kafka",
@@ -30,7 +32,11 @@ HEADLINE_KEYS = (
     "regen_s",
     "default_data_path",
     "default_execution_mode",
+    "cluster_parallelism_2_vs_1",
 )
+#: Where README.md holds :func:`bench.markdown.readme_summary` of the full run in docs/.
+README_START = "<!-- bench:summary (written by python -m bench) -->"
+README_END = "<!-- /bench:summary -->"
 
 
 def _median(section: dict[str, Any] | None, *path: str) -> Any:
@@ -122,6 +128,19 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
     paths[1].write_text(render(results), encoding="utf-8")
     draw(results, paths[2])
     return paths
+
+
+def update_readme(results: dict[str, Any], readme: Path) -> None:
+    """Replace the summary between the README's markers with this run's (BenchError without markers)."""
+    from bench.errors import BenchError
+    from bench.markdown import readme_summary
+
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise BenchError(f"{readme}: no {README_START} ... {README_END} block to write the summary into")
+    head = text[: start + len(README_START)]
+    readme.write_text(f"{head}\n{readme_summary(results)}{text[end:]}", encoding="utf-8")
 
 
 def _finite(value: Any) -> Any:

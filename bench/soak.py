@@ -25,10 +25,10 @@ from typing import Any
 
 import click
 
+from bench import REPO
 from evgen.errors import EvgenError
 from evgen.testing.soak import SoakError, SoakResult, SoakSettings, run_soak
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "wikimedia"
 MODES = ("at_least_once", "exactly_once")
 

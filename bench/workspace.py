@@ -25,12 +25,12 @@ from typing import Any
 from evgen.lock import Lock
 from evgen.project import new_job
 
+from bench import REPO
 from bench.handwritten import MARK
 
 JOB = "bench_job"
 SOURCE = "mediawiki.page_change.v1:1.1.0"
 SINK = "mediawiki.page_content_change.v1:1.1.0"
-REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "wikimedia"
 
 PASSTHROUGH = f'''"""Benchmark pipeline: a typed pass-through that changes one field."""

@@ -8,8 +8,10 @@
     ) as stream:
         stream.process(enrich).execute()
 
-The runtime names (``Stream``, ``stream_manager``, descriptors, ``http_process_function``)
-load on first use, so generator commands do not pay for importing PyFlink.
+The runtime names (``Stream``, ``stream_manager``, ``JobConfig`` and the descriptors,
+``RunResult``, ``HttpSettings``, ``http_process_function``) load on first use, so generator
+commands do not pay for importing PyFlink. (Run the example in a job directory, or pass
+``job_dir=`` to ``stream_manager``.)
 """
 
 from __future__ import annotations
@@ -71,3 +73,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

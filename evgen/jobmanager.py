@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Collection
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from evgen.errors import ClusterError, ConfigError
+from evgen.uris import http_session
 
 __all__ = ["TERMINAL_STATES", "JobManager", "JobManagerAddress", "check_job_id"]
 
@@ -72,11 +72,9 @@ class JobManager:
     def __init__(self, address: str | JobManagerAddress, *, timeout_s: float = 10.0, retries: int = 3) -> None:
         self.address = address if isinstance(address, JobManagerAddress) else JobManagerAddress.parse(address)
         self.timeout_s = timeout_s
-        self._session = requests.Session()
         retry = Retry(total=retries, connect=retries, read=min(retries, 2), backoff_factor=0.2,
                       allowed_methods={"GET"}, status_forcelist=(502, 503, 504))
-        self._session.mount("http://", HTTPAdapter(max_retries=retry))
-        self._session.mount("https://", HTTPAdapter(max_retries=retry))
+        self._session = http_session(retry, user_agent="evgen-jobmanager-client")
 
     @property
     def url(self) -> str:

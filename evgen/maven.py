@@ -191,20 +191,15 @@ class HttpsFetcher:
                     raise DependencyError(f"cannot download {coord} from {url}: {_request_reason(e)}") from None
 
     def _session(self) -> requests.Session:
-        import requests
-        from requests.adapters import HTTPAdapter
         from urllib3.util import Retry
 
-        session = requests.Session()
+        from evgen.uris import http_session
+
         retry = Retry(
             total=3, connect=2, read=2, backoff_factor=0.5,
             status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",),
         )
-        adapter = HTTPAdapter(max_retries=retry)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers["User-Agent"] = "evgen-jars"
-        return session
+        return http_session(retry, user_agent="evgen-jars")
 
     def _checksum(self, session: requests.Session, coord: Coordinate, url: str) -> str:
         response = session.get(url + ".sha1", timeout=self.timeout)

@@ -309,10 +309,6 @@ def _render_template(
 ) -> None:
     from cookiecutter.main import cookiecutter
 
-    def prefix(config: StreamConfig) -> str:
-        prefixes = config.topic_prefixes or ()
-        return "eqiad." if "eqiad." in prefixes else (prefixes[0] if prefixes else "")
-
     context = {
         "job": job,
         "evgen_version": __version__,
@@ -323,9 +319,9 @@ def _render_template(
         "sink_stream": plans["sink"].config.stream,
         "sink_ref": str(plans["sink"].ref),
         "sink_model": plans["sink"].model,
-        "sink_topic_prefix": prefix(plans["sink"].config),
+        "sink_topic_prefix": plans["sink"].config.write_prefix,
         "error_ref": str(plans["error_sink"].ref),
-        "error_topic_prefix": prefix(plans["error_sink"].config),
+        "error_topic_prefix": plans["error_sink"].config.write_prefix,
         "carry_over": "all" if include is None else "shared",
         "include": "{" + ", ".join(json.dumps(n) for n in include) + "}" if include else "set()",
         "missing_required": ", ".join(missing),

@@ -42,6 +42,17 @@ class StreamConfig:
     canary_events_enabled: bool = True
     message_key_fields: dict[str, str] = field(default_factory=dict, hash=False)
 
+    @property
+    def write_prefix(self) -> str:
+        """The topic prefix a generated job writes with: ``eqiad.`` if the stream has it, else its
+        first prefix ("" without prefixes).
+
+            >>> StreamConfig("s", "t", ("codfw.s", "eqiad.s"), ("codfw.", "eqiad.")).write_prefix
+            'eqiad.'
+        """
+        prefixes = self.topic_prefixes or ()
+        return "eqiad." if "eqiad." in prefixes else (prefixes[0] if prefixes else "")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-shaped dict (as in a stream config entry)."""
         return {

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from evgen.errors import EvgenError
 
-LATEST = "latest"
 _VERSION = re.compile(r"^(latest|\d+\.\d+\.\d+)$")
 
 
@@ -43,13 +42,6 @@ class StreamRef:
                 f"stream reference {text!r}: version {version!r} is not 'latest' or MAJOR.MINOR.PATCH"
             )
         return cls(stream, version)
-
-    @property
-    def is_latest(self) -> bool:
-        return self.version in (None, LATEST)
-
-    def with_version(self, version: str) -> StreamRef:
-        return StreamRef(self.stream, version)
 
     def __str__(self) -> str:
         return self.stream if self.version is None else f"{self.stream}:{self.version}"

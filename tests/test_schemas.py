@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from evgen.devkafka import free_port
 from evgen.errors import SchemaError
 from evgen.schemas import EventSchema, SchemaRepository, canonical_json, pointer_target, sha256_of
 
@@ -20,12 +20,6 @@ def _write(root: Path, relative: str, document: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document if isinstance(document, str) else yaml.safe_dump(document, sort_keys=False))
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(params=["file", "path", "http"])
@@ -151,7 +145,7 @@ def test_missing_title_for_latest(primary: str) -> None:
 
 
 def test_unreachable_repo_is_reported_and_next_base_used(primary_schema_repo: Path) -> None:
-    port = _free_port()
+    port = free_port()
     dead = f"http://127.0.0.1:{port}"
     assert SchemaRepository([dead, str(primary_schema_repo)]).get("/error/2.1.0").version == "2.1.0"
     with pytest.raises(SchemaError, match=rf"not found; tried {dead}/error/2.1.0; unreachable: {dead} \(Connection refused\)"):

@@ -112,11 +112,7 @@ def _load_builtin() -> None:
     import importlib
 
     for module in ("file", "memory", "kafka"):
-        try:
-            importlib.import_module(f"evgen.connectors.{module}")
-        except ModuleNotFoundError as e:  # a connector module not written yet
-            if e.name != f"evgen.connectors.{module}":
-                raise
+        importlib.import_module(f"evgen.connectors.{module}")
 
 
 def sink_record_type() -> Any:

@@ -44,6 +44,7 @@ from pydantic import SecretStr, field_validator
 
 from evgen.connectors.base import Connector, ConnectorOptions, Endpoint, register
 from evgen.errors import ConfigError
+from evgen.runtime.config import expand_env
 
 if TYPE_CHECKING:
     from pyflink.datastream import DataStream, StreamExecutionEnvironment
@@ -305,26 +306,6 @@ def _client_properties(endpoint: Endpoint) -> dict[str, str]:
         except ConfigError as e:
             raise ConfigError(f"{endpoint.role}: kafka property {key!r}: {e}") from None
     return resolved
-
-
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def expand_env(text: str, environ: Mapping[str, str]) -> str:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` (the job config's syntax) with environment values.
-
-    A missing variable without default is a :class:`ConfigError` naming the variable only.
-    """
-
-    def value(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in environ:
-            return environ[name]
-        if default is not None:
-            return default
-        raise ConfigError(f"refers to ${{{name}}} but the environment variable {name} is not set")
-
-    return _ENV_REF.sub(value, text)
 
 
 def _id(text: str) -> str:

@@ -185,11 +185,17 @@ def wrap_injected(fn: Callable[..., R]) -> HttpProcessFunction[Any, R]:
     Already wrapped functions are returned as they are; :class:`ContractError` when ``fn``
     has no such parameter.
     """
+    return _wrap(fn, named_session=False, missing="no parameter is annotated requests.Session")
+
+
+def _wrap(fn: Callable[..., R], *, named_session: bool, missing: str) -> HttpProcessFunction[Any, R]:
     if isinstance(fn, HttpProcessFunction):
         return fn
     name = session_parameter(fn)
+    if name is None and named_session and "session" in inspect.signature(fn).parameters:
+        name = "session"
     if name is None:
-        raise ContractError(f"{_name(fn)}: no parameter is annotated requests.Session")
+        raise ContractError(f"{_name(fn)}: {missing}")
     return HttpProcessFunction(fn, name)
 
 
@@ -212,15 +218,6 @@ def http_process_function(
     """
 
     def decorate(f: Callable[..., R]) -> HttpProcessFunction[Any, R]:
-        if isinstance(f, HttpProcessFunction):
-            return f
-        name = session_parameter(f)
-        if name is None and "session" in inspect.signature(f).parameters:
-            name = "session"
-        if name is None:
-            raise ContractError(
-                f"{_name(f)}: @http_process_function needs a parameter annotated requests.Session"
-            )
-        return HttpProcessFunction(f, name)
+        return _wrap(f, named_session=True, missing="@http_process_function needs a parameter annotated requests.Session")
 
     return decorate(fn) if fn is not None else decorate

@@ -180,19 +180,33 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def expand_env(text: str, environ: Mapping[str, str]) -> str:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in ``text`` with environment values.
+
+    A missing variable without default is a :class:`ConfigError` naming the variable only.
+
+        >>> expand_env("${HOST:-localhost}:${PORT}", {"PORT": "9092"})
+        'localhost:9092'
+    """
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"refers to ${{{name}}} but the environment variable {name} is not set")
+
+    return _VAR.sub(value, text)
+
+
 def interpolate(value: Any, environ: Mapping[str, str]) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of ``value``."""
     if isinstance(value, str):
-
-        def sub(m: re.Match[str]) -> str:
-            name, default = m.group(1), m.group(2)
-            if name in environ:
-                return environ[name]
-            if default is not None:
-                return default
-            raise ConfigError(f"config refers to ${{{name}}} but the environment variable {name} is not set")
-
-        return _VAR.sub(sub, value)
+        try:
+            return expand_env(value, environ)
+        except ConfigError as e:
+            raise ConfigError(f"config {e}") from None
     if isinstance(value, Mapping):
         return {k: interpolate(v, environ) for k, v in value.items()}
     if isinstance(value, list):

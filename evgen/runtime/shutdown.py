@@ -33,6 +33,7 @@ from types import FrameType, TracebackType
 from typing import Any, Callable
 
 from evgen.runtime.config import FlinkSettings
+from evgen.runtime.flinkenv import location_uri
 
 __all__ = ["GracefulStop", "savepoint_location"]
 
@@ -121,11 +122,7 @@ def savepoint_location(settings: FlinkSettings, job_dir: Path, scratch: str | Pa
     """
     if not settings.checkpoint_dir:
         return Path(scratch, "savepoints").resolve().as_uri()
-    base = settings.checkpoint_dir
-    if "://" not in base:
-        path = Path(base)
-        base = (path if path.is_absolute() else job_dir / path).resolve().as_uri()
-    return base.rstrip("/") + "/savepoints"
+    return location_uri(settings.checkpoint_dir, job_dir).rstrip("/") + "/savepoints"
 
 
 def _stop_with_savepoint(client: Any, savepoint_dir: str) -> Any:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from typing import IO, Any, Iterator, Mapping
 
 import yaml
 
+from evgen.devkafka import free_port
 from evgen.errors import ClusterError
 from evgen.flinkdist import child_environment, flink_home, flink_script, python_jar
 from evgen.jobmanager import JobManager
@@ -45,12 +45,6 @@ __all__ = ["FlinkCluster", "flink_cluster", "installed_python_path"]
 
 HOST = "127.0.0.1"
 _CONF_FILES = ("log4j-console.properties", "logback-console.xml", "log4j-cli.properties", "logback.xml")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -196,7 +190,7 @@ class FlinkCluster:
             return self
         if self._work_dir is None:
             self._work_dir = Path(tempfile.mkdtemp(prefix="evgen-flink-cluster-"))
-        self.rest_port, self.rpc_port = _free_port(), _free_port()
+        self.rest_port, self.rpc_port = free_port(HOST), free_port(HOST)
         try:
             self._write_conf()
             self._jobmanager = JobManager(self.address, timeout_s=10.0)

@@ -116,8 +116,7 @@ class KafkaJob:
     @property
     def output_topic(self) -> str:
         """The sink topic the generated ``config/kafka.yaml`` writes (``eqiad.`` prefixed)."""
-        prefix = (self.sink.topic_prefixes or ("",))[0]
-        return prefix + self.sink.stream
+        return self.sink.write_prefix + self.sink.stream
 
     @property
     def topics(self) -> tuple[str, ...]:

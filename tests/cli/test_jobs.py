@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from evgen.cli import cli
+from evgen.devkafka import free_port
 
 SOURCE = "mediawiki.page_change.v1:1.1.0"
 SINK = "mediawiki.page_content_change.v1:1.1.0"
@@ -43,12 +43,6 @@ def _one_line_error(result: Result, pattern: str) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert re.search(pattern, lines[0]), lines[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_new_job_then_regen(runner: CliRunner, tmp_path: Path, sources: list[str]) -> None:
@@ -116,7 +110,7 @@ def test_unknown_version(runner: CliRunner, tmp_path: Path, sources: list[str]) 
 
 
 def test_unreachable_stream_config(runner: CliRunner, tmp_path: Path, primary_schema_repo: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/w/api.php"
+    url = f"http://127.0.0.1:{free_port()}/w/api.php"
     result = _new_job(runner, tmp_path, "--source", SOURCE, "--sink", SINK, "--stream-config", url,
                       "--schema-uri", str(primary_schema_repo))  # fmt: skip
     _one_line_error(result, rf"stream config {url} is unreachable: Connection refused")
@@ -139,7 +133,7 @@ def test_invalid_yaml_stream_config(runner: CliRunner, tmp_path: Path, primary_s
 
 
 def test_unreachable_schema_repo(runner: CliRunner, tmp_path: Path, stream_configs_file: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = _new_job(runner, tmp_path, "--source", SOURCE, "--sink", SINK, "--stream-config", str(stream_configs_file),
                       "--schema-uri", url)  # fmt: skip
     _one_line_error(result, rf"schema /mediawiki/page/change/1.1.0 not found; tried {url}/mediawiki/page/change/1.1.0; unreachable: {url} \(Connection refused\)")

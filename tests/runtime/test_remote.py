@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from evgen.devkafka import KafkaBroker
+from evgen.devkafka import KafkaBroker, free_port
 from evgen.flinkdist import child_environment
 from evgen.project import new_job
 from evgen.streamconfig import StreamConfig, StreamConfigs
@@ -238,14 +238,6 @@ def test_kafka_job_on_cluster_survives_stop_with_savepoint_and_resume(
 # -- one-line errors ---------------------------------------------------------------------------
 
 
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
@@ -271,7 +263,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     ],
 )
 def test_bad_remote_input_is_one_line(job_dir: Path, args: list[str], message: str) -> None:
-    port = closed_port()
+    port = free_port()
     line = one_line_error(evgen(*(a.format(port=port) for a in args), cwd=job_dir))
     assert line == message.format(port=port)
 
