@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from evgen.errors import ConfigError
+
 if TYPE_CHECKING:
     from evgen.project import RegenResult
 
@@ -71,7 +73,7 @@ def new_job(
 @click.option("--schema-uri", "schema_uris", metavar="URI", multiple=True, help="Use (and record) other schema repositories.")
 @click.option("--force", is_flag=True, help="Overwrite generated files even if they were edited by hand.")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if the generated code is stale against the lock or the schemas.")
-@click.option("--job-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--job-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="The job directory (default: the one holding evgen.lock at or above the current directory).")
 def regen(
     source: str | None,
@@ -89,6 +91,9 @@ def regen(
     files (job.py, config, tests) are never touched.
     """
     from evgen.project import regen as run_regen
+
+    if check and force:
+        raise ConfigError("--check changes nothing, so --force does not apply; run `evgen regen --force`")
 
     result = run_regen(
         job_dir or Path.cwd(),

@@ -49,12 +49,12 @@ def local_savepoint(path: str) -> str:
 
 
 @click.command("run")
-@click.option("--config", "configs", multiple=True, help="Job config YAML (repeatable; merged in order). "
+@click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False), help="Job config YAML (repeatable; merged in order). "
               "Default: config/local.yaml.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set process.max_workers=32.")
-@click.option("--job-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The job directory (default: the one holding evgen.lock above the current directory).")
+@click.option("--job-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="The job directory (default: the one holding evgen.lock at or above the current directory).")
 @click.option("--target", type=click.Choice(["local", "remote"]), default="local", show_default=True,
               help="local: Flink's mini-cluster in this process, with live counts; remote: submit to a "
                    "running Flink session cluster (--jobmanager) and return.")

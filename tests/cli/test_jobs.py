@@ -202,3 +202,10 @@ def test_real_process_prints_one_line_and_no_traceback(tmp_path: Path, stream_co
     assert done.stderr.startswith("error: schema /mediawiki/page/change/2.0.0 not found; tried ")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_regen_check_with_force_and_a_missing_job_dir(runner: CliRunner, tmp_path: Path) -> None:
+    _one_line_error(runner.invoke(cli, ["regen", "--check", "--force", "--job-dir", str(tmp_path)]),
+                    r"--check changes nothing, so --force does not apply; run `evgen regen --force`")  # fmt: skip
+    missing = runner.invoke(cli, ["regen", "--job-dir", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and f"Directory '{tmp_path / 'nope'}' does not exist." in missing.stderr
