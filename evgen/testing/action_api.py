@@ -29,7 +29,7 @@ import ssl
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -766,21 +766,8 @@ class _Blackhole:
 
 
 # --------------------------------------------------------------------------------------
-# pytest fixture and command line
+# command line
 # --------------------------------------------------------------------------------------
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - pytest is only a test dependency
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture
-    def action_api() -> Iterator[FakeActionApi]:
-        """A started :class:`FakeActionApi` (fresh per test; ``url_template`` for ``ActionApi``)."""
-        with FakeActionApi() as api:
-            yield api
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Iterator, Mapping
+from typing import IO, Any, Mapping
 
 import yaml
 
@@ -41,7 +41,7 @@ from evgen.errors import ClusterError
 from evgen.flinkdist import child_environment, flink_home, flink_script, python_jar
 from evgen.jobmanager import JobManager
 
-__all__ = ["FlinkCluster", "flink_cluster", "installed_python_path"]
+__all__ = ["FlinkCluster", "installed_python_path"]
 
 HOST = "127.0.0.1"
 _CONF_FILES = ("log4j-console.properties", "logback-console.xml", "log4j-cli.properties", "logback.xml")
@@ -329,17 +329,3 @@ class FlinkCluster:
             if "Exception" in line or "ERROR" in line or "Error" in line:
                 return line[:300]
         return lines[-1][:300] if lines else f"no output (logs: {self.log_dir / name})"
-
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - pytest is only needed for the fixture
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture(scope="session")
-    def flink_cluster() -> Iterator[FlinkCluster]:
-        """A standalone Flink session cluster (1 JobManager, 2 TaskManagers x 2 slots) on 127.0.0.1."""
-        with FlinkCluster() as cluster:
-            yield cluster

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
-from evgen.devkafka import KafkaBroker
 from evgen.kafka_client import (
     KafkaRecord,
     committed_offsets,
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from evgen.streamconfig import StreamConfig
 
 __all__ = [
-    "KafkaRecord", "committed_offsets", "consume_all", "end_offsets", "kafka_broker", "private_stream", "produce",
+    "KafkaRecord", "committed_offsets", "consume_all", "end_offsets", "private_stream", "produce",
     "unique_name", "wait_for_records",
 ]
 
@@ -56,17 +55,3 @@ def private_stream(config: StreamConfig, suffix: str | None = None) -> StreamCon
     else:
         topics = tuple(f"{topic}.{suffix}" for topic in config.topics)
     return dataclasses.replace(config, stream=stream, topics=topics)
-
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - pytest is only needed for the fixture
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture(scope="session")
-    def kafka_broker() -> Iterator[KafkaBroker]:
-        """A real single-node Kafka broker on 127.0.0.1, shared by the test session."""
-        with KafkaBroker() as broker:
-            yield broker

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from evgen import jsonyaml
 from evgen.schemas import pointer_target
 from evgen.streamconfig import name_pattern
 
-__all__ = ["StaticFileServer", "StreamConfigServer", "static_file_server", "stream_config_server"]
+__all__ = ["StaticFileServer", "StreamConfigServer"]
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -212,44 +212,3 @@ class StreamConfigServer(_Server):
 
 def _api_error(code: str, info: str) -> dict[str, Any]:
     return {"error": {"code": code, "info": info, "*": "See the API help for usage."}}
-
-
-# ------------------------------------------------------------------------------------------------
-# pytest fixtures
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - pytest is only a test dependency
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture
-    def static_file_server() -> Iterator[Callable[..., StaticFileServer]]:
-        """Factory: ``static_file_server(root)`` -> a started :class:`StaticFileServer`."""
-        servers: list[StaticFileServer] = []
-
-        def start(root: Path | str, **options: Any) -> StaticFileServer:
-            server = StaticFileServer(root, **options)
-            server.start()
-            servers.append(server)
-            return server
-
-        yield start
-        for server in servers:
-            server.close()
-
-    @pytest.fixture
-    def stream_config_server() -> Iterator[Callable[[Mapping[str, Any] | Path | str], StreamConfigServer]]:
-        """Factory: ``stream_config_server(config)`` -> a started :class:`StreamConfigServer`."""
-        servers: list[StreamConfigServer] = []
-
-        def start(config: Mapping[str, Any] | Path | str) -> StreamConfigServer:
-            server = StreamConfigServer(config)
-            server.start()
-            servers.append(server)
-            return server
-
-        yield start
-        for server in servers:
-            server.close()
