@@ -118,20 +118,15 @@ def load_models(source: str, module_name: str, *, where: str = "generated models
 
 def prepare_schema(schema: Mapping[str, Any], *, model: str, where: str = "schema") -> dict[str, Any]:
     """The schema datamodel-code-generator is given: cleaned, merged, nested objects as named definitions."""
-    root = _clean(schema, where)
+    root = clean_schema(schema, where)
     if not isinstance(root, dict) or not _is_object_model(root):
         raise CodegenError(f"{where}: the root of an event schema must be an object with properties")
     return _Hoister(model).run(root)
 
 
-def clean_schema(schema: Any, where: str = "schema") -> Any:
-    """``schema`` reduced to what shapes a model (see the module docstring); ``allOf`` merged."""
-    return _clean(schema, where)
-
-
 def shape_of(schema: Any) -> str:
     """Canonical text of a schema's shape (cleaned, descriptions ignored): equal shapes validate alike."""
-    return canonical_json(_shape(_clean(schema, "schema")))
+    return canonical_json(_shape(clean_schema(schema, "schema")))
 
 
 def _shape(node: Any, on_model: Callable[[dict[str, Any], dict[str, Any]], Any] | None = None) -> Any:
@@ -153,8 +148,9 @@ def _shape(node: Any, on_model: Callable[[dict[str, Any], dict[str, Any]], Any] 
     return on_model(node, shape) if on_model is not None and _is_object_model(node) else shape
 
 
-def _clean(node: Any, where: str) -> Any:
-    """Keep model-shaping keywords only, recursively; merge ``allOf``; map formats."""
+def clean_schema(node: Any, where: str = "schema") -> Any:
+    """``node`` reduced to what shapes a model (see the module docstring), recursively;
+    ``allOf`` merged, formats mapped."""
     if isinstance(node, bool):
         return node
     if not isinstance(node, Mapping):
@@ -166,20 +162,20 @@ def _clean(node: Any, where: str) -> Any:
         if key == "properties":
             if not isinstance(value, Mapping):
                 raise CodegenError(f"{where}: 'properties' must be an object")
-            out[key] = {str(name): _clean(sub, _at(where, name)) for name, sub in value.items()}
+            out[key] = {str(name): clean_schema(sub, _at(where, name)) for name, sub in value.items()}
         elif key == "patternProperties":
             if not isinstance(value, Mapping):
                 raise CodegenError(f"{where}: 'patternProperties' must be an object")
-            out[key] = [_clean(sub, f"{where}.<pattern>") for sub in value.values()]
+            out[key] = [clean_schema(sub, f"{where}.<pattern>") for sub in value.values()]
         elif key in ("additionalProperties", "items"):
             if isinstance(value, list):
-                out[key] = [_clean(sub, f"{where}[]") for sub in value]
+                out[key] = [clean_schema(sub, f"{where}[]") for sub in value]
             else:
-                out[key] = _clean(value, f"{where}[]" if key == "items" else f"{where}.*")
+                out[key] = clean_schema(value, f"{where}[]" if key == "items" else f"{where}.*")
         elif key in ("anyOf", "oneOf", "allOf"):
             if not isinstance(value, list) or not value:
                 raise CodegenError(f"{where}: {key!r} must be a non-empty list")
-            out[key] = [_clean(sub, where) for sub in value]
+            out[key] = [clean_schema(sub, where) for sub in value]
         elif key == "type":
             types_ = value if isinstance(value, list) else [value]
             bad = [t for t in types_ if t not in _JSON_TYPES]

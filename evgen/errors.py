@@ -10,6 +10,9 @@ line; the CLI prints ``error: <message>`` and exits non-zero, with no traceback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 
 class EvgenError(Exception):
     """Base class of all user-facing evgen errors (one-line message)."""
@@ -45,3 +48,16 @@ class BrokerError(EvgenError):
 
 class ClusterError(EvgenError):
     """A Flink cluster cannot be started or reached, or it refused a job, a stop or a savepoint."""
+
+
+def summarize(errors: Sequence[Mapping[str, Any]], *, root: str = "<root>", limit: int | None = None) -> str:
+    """Pydantic validation errors (``ValidationError.errors()``) on one line: ``loc: msg; ...``.
+
+        >>> summarize([{"loc": ("a", 0), "msg": "bad", "type": "x"}, {"loc": (), "msg": "no", "type": "extra_forbidden"}])
+        'a.0: bad; <root>: unknown key'
+    """
+    shown = errors if limit is None else errors[:limit]
+    parts = [f"{'.'.join(str(p) for p in err['loc']) or root}: "
+             f"{'unknown key' if err['type'] == 'extra_forbidden' else err['msg']}" for err in shown]
+    more = len(errors) - len(shown)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

@@ -80,7 +80,7 @@ class ActionApi:
         maxlag: int | None = 5,
         settings: HttpSettings | None = None,
     ) -> None:
-        _check_template(url_template)
+        check_url_template(url_template)
         if maxlag is not None and (isinstance(maxlag, bool) or not isinstance(maxlag, int) or maxlag < 0):
             raise ConfigError(f"maxlag must be a whole number of seconds >= 0 or None, got {maxlag!r}")
         self.session = session
@@ -130,11 +130,6 @@ def check_url_template(template: str) -> str:
         >>> check_url_template("https://{domain}/w/api.php")
         'https://{domain}/w/api.php'
     """
-    _check_template(template)
-    return template
-
-
-def _check_template(template: str) -> None:
     if not isinstance(template, str):
         raise ConfigError(f"Action API URL template must be a string, got {type(template).__name__}")
     try:
@@ -148,6 +143,7 @@ def _check_template(template: str) -> None:
         )
     if not re.match(r"^https?://", template):
         raise ConfigError(f"Action API URL template {template!r} must start with http:// or https://")
+    return template
 
 
 def _api_body(response: requests.Response) -> dict[str, Any]:

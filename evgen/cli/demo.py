@@ -49,6 +49,8 @@ def demo(output_dir: Path, events: Path | None, latency_ms: float, faults: bool,
 
 
 def _report(run: DemoRun) -> None:
+    from evgen.demo import errors_dir, outputs_dir
+
     echo = click.echo
     echo("")
     echo(f"events:     {run.events} ({run.inputs} lines)")
@@ -56,8 +58,8 @@ def _report(run: DemoRun) -> None:
     echo(f"faults:     {run.faults.describe()}")
     echo(f"balance:    {run.balance()}")
     echo("")
-    echo(f"outputs:    {run.output_dir / 'output'}  ({len(run.outputs)} mediawiki.page_content_change.v1 events)")
-    echo(f"errors:     {run.output_dir / 'errors'}  ({len(run.errors)} error events)")
+    echo(f"outputs:    {outputs_dir(run.output_dir)}  ({len(run.outputs)} mediawiki.page_content_change.v1 events)")
+    echo(f"errors:     {errors_dir(run.output_dir)}  ({len(run.errors)} error events)")
     echo(f"config:     {run.config}  (merged over the job's config/local.yaml)")
     output = next((o for o in run.outputs if _slots_with_body(o)), None)
     if output is not None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from evgen.errors import ConfigError
+from evgen.errors import ConfigError, summarize
 
 if TYPE_CHECKING:
     from pyflink.datastream import DataStream, StreamExecutionEnvironment
@@ -64,9 +64,7 @@ class Connector(ABC):
         try:
             return self.Options.model_validate(dict(options or {}))
         except ValidationError as e:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<options>'}: {err['msg']}" for err in e.errors()
-            )
+            problems = summarize(e.errors(include_url=False), root="<options>")
             raise ConfigError(f"{role}: bad options for connector {self.name!r}: {problems}") from None
 
     @abstractmethod

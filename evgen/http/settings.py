@@ -15,7 +15,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evgen import __version__
-from evgen.errors import ConfigError
+from evgen.errors import ConfigError, summarize
 
 DEFAULT_USER_AGENT = (
     f"evgen/{__version__} (set http.user_agent to name your job and a contact) "
@@ -97,10 +97,7 @@ class HttpSettings(BaseModel):
         try:
             return cls.model_validate(dict(section))
         except ValidationError as e:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<http>'}: {err['msg']}" for err in e.errors()
-            )
-            raise ConfigError(f"http: {problems}") from None
+            raise ConfigError(f"http: {summarize(e.errors(include_url=False), root='<http>')}") from None
 
     def pool_maxsize(self, workers: int) -> int:
         """Connections kept per host: ``pool_size`` but never fewer than ``workers``."""

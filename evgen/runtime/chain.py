@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from evgen.errors import summarize
 from evgen.runtime.errorevents import (
     INVALID_INPUT,
     INVALID_OUTPUT,
@@ -117,7 +118,7 @@ class EventChain:
             raw,
             error_type=INVALID_INPUT,
             message=f"input is not a valid {self.source.stream} event ({self.source.schema_uri}): "
-            + summarize(errors),
+            + summarize(errors, limit=3),
         )
 
     def _run_step(self, step: Step, items: list[Any]) -> list[Any]:
@@ -142,7 +143,7 @@ class EventChain:
         try:
             data = self.sink.normalize(item)
         except (ValidationError, TypeError) as e:
-            detail = summarize(e.errors(include_url=False)) if isinstance(e, ValidationError) else str(e)
+            detail = summarize(e.errors(include_url=False), limit=3) if isinstance(e, ValidationError) else str(e)
             raise _Failure(
                 INVALID_OUTPUT, f"output is not a valid {self.sink.stream} event ({self.sink.schema_uri}): {detail}", e
             ) from e
@@ -154,8 +155,3 @@ def _is_canary(event: Any) -> bool:
     return getattr(meta, "domain", None) == CANARY_DOMAIN
 
 
-def summarize(errors: list[Any], limit: int = 3) -> str:
-    """Pydantic errors as ``loc: msg; ...`` on one line."""
-    parts = [f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in errors[:limit]]
-    more = len(errors) - limit
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

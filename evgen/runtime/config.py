@@ -26,7 +26,7 @@ from typing import Any, Literal, Mapping, Sequence
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evgen.errors import ConfigError
+from evgen.errors import ConfigError, summarize
 
 ENV_PREFIX = "EVGEN__"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -125,12 +125,7 @@ def parse_config(data: Mapping[str, Any], source: str = "<config>") -> JobConfig
     try:
         return JobConfig.model_validate(data)
     except ValidationError as e:
-        problems = []
-        for err in e.errors(include_url=False):
-            where = ".".join(str(p) for p in err["loc"]) or "<root>"
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{where}: {msg}")
-        raise ConfigError(f"invalid job config ({source}): " + "; ".join(problems)) from None
+        raise ConfigError(f"invalid job config ({source}): {summarize(e.errors(include_url=False))}") from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

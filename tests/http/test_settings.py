@@ -35,7 +35,7 @@ def test_from_job_config() -> None:
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
-        ({"retrys": 3}, "retrys: Extra inputs are not permitted"),
+        ({"retrys": 3}, "retrys: unknown key"),
         ({"retries": -1}, "retries: Input should be greater than or equal to 0"),
         ({"retries": "many"}, "retries: Input should be a valid integer"),
         ({"connect_timeout_s": 0}, "connect_timeout_s: Input should be greater than 0"),
