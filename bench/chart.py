@@ -59,10 +59,16 @@ def draw(results: dict[str, Any], path: Path) -> None:
         levels = enrich["levels"]
         workers = [levels[k]["max_workers"] for k in levels]
         ax.plot(workers, [levels[k]["bound_events_per_s"] for k in levels], "--", color="grey", label="Little's-law bound")
-        ax.errorbar(workers, [levels[k]["events_per_s"]["median"] for k in levels],
-                    yerr=[[levels[k]["events_per_s"]["median"] - levels[k]["events_per_s"]["min"] for k in levels],
-                          [levels[k]["events_per_s"]["max"] - levels[k]["events_per_s"]["median"] for k in levels]],
-                    marker="o", capsize=3, label="measured")
+        for key, label in (("levels", "def, requests"), ("async_levels", "async def, aiohttp")):
+            measured = enrich.get(key) or {}
+            if measured:
+                ax.errorbar([measured[k]["max_workers"] for k in measured],
+                            [measured[k]["events_per_s"]["median"] for k in measured],
+                            yerr=[[measured[k]["events_per_s"]["median"] - measured[k]["events_per_s"]["min"]
+                                   for k in measured],
+                                  [measured[k]["events_per_s"]["max"] - measured[k]["events_per_s"]["median"]
+                                   for k in measured]],
+                            marker="o", capsize=3, label=label)
         sync = enrich["sync_baseline"]["events_per_s"]["median"]
         ax.axhline(sync, color="#c0504d", linestyle=":", label=f"sync per-event ({sync:.1f}/s)")
         ax.set_xscale("log", base=2)

@@ -1,13 +1,14 @@
 """The HTTP client's own ceiling: the enrichment's requests without Flink or evgen's chain.
 
 Run in a process of its own (the fake server lives in the suite's process), it sends
-``count`` revision queries with :class:`evgen.mediawiki.ActionApi` over one session pooled
-to ``workers``, from ``workers`` threads, and prints requests/s and the client's CPU time
-per request as JSON. Section 3 reports it next to each level: when this ceiling is below
-the Little's-law bound, the job cannot reach the bound either on this machine.
+``count`` revision queries, ``workers`` at a time, and prints requests/s and the client's CPU
+time per request as JSON: with :class:`evgen.mediawiki.ActionApi` over one ``requests``
+session from ``workers`` threads, or with :class:`evgen.mediawiki.AsyncActionApi` over one
+``aiohttp`` session on one event loop. Section 3 reports it next to each level: when this
+ceiling is below the Little's-law bound, the job cannot reach the bound either on this machine.
 
-    python -m bench.client_ceiling 'http://127.0.0.1:8080/{domain}/w/api.php' 64 3200
-    {"requests_per_s": 1030.0, "cpu_us_per_request": 930.0}
+    python -m bench.client_ceiling 'http://127.0.0.1:8080/{domain}/w/api.php' 64 3200 aiohttp
+    {"requests_per_s": 1150.0, "cpu_us_per_request": 290.0}
 """
 
 from __future__ import annotations
@@ -28,27 +29,55 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(url_template: str, workers: int, count: int) -> dict[str, float]:
-    """Send ``count`` queries from ``workers`` threads; requests/s and client CPU µs/request."""
-    from evgen.http import HttpSettings, build_session
-    from evgen.mediawiki import ActionApi
+def measure(url_template: str, workers: int, count: int, client: str = "requests") -> dict[str, float]:
+    """Send ``count`` queries, ``workers`` at a time; requests/s and client CPU µs/request.
 
-    api = ActionApi(build_session(HttpSettings(), pool_size=workers), url_template)
+    ``client``: ``requests`` (one pooled session, ``workers`` threads) or ``aiohttp`` (one
+    session on one event loop, ``workers`` concurrent coroutines).
+    """
     cpu, started = _cpu_s(), time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        slots = list(pool.map(lambda i: api.revision_slots(DOMAIN, 1_000_000 + i), range(count)))
+    slots = _run_aiohttp(url_template, workers, count) if client == "aiohttp" else _run_requests(url_template, workers, count)
     elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
     if len(slots) != count or not all(slots):
         raise RuntimeError(f"client ceiling: {sum(map(bool, slots))} of {count} queries returned content")
     return {"requests_per_s": round(count / elapsed, 1), "cpu_us_per_request": round(cpu / count * 1e6, 1)}
 
 
-def measure_in_subprocess(url_template: str, workers: int, count: int) -> dict[str, Any]:
+def _run_requests(url_template: str, workers: int, count: int) -> list[Any]:
+    from evgen.http import HttpSettings, build_session
+    from evgen.mediawiki import ActionApi
+
+    api = ActionApi(build_session(HttpSettings(), pool_size=workers), url_template)
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda i: api.revision_slots(DOMAIN, 1_000_000 + i), range(count)))
+
+
+def _run_aiohttp(url_template: str, workers: int, count: int) -> list[Any]:
+    import asyncio
+
+    from evgen.http import HttpSettings
+    from evgen.http.aio import build_async_session
+    from evgen.mediawiki import AsyncActionApi
+
+    async def run() -> list[Any]:
+        async with await build_async_session(HttpSettings(), pool_size=workers) as session:
+            api, gate = AsyncActionApi(session, url_template), asyncio.Semaphore(workers)
+
+            async def one(i: int) -> Any:
+                async with gate:
+                    return await api.revision_slots(DOMAIN, 1_000_000 + i)
+
+            return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+    return asyncio.run(run())
+
+
+def measure_in_subprocess(url_template: str, workers: int, count: int, client: str = "requests") -> dict[str, Any]:
     """:func:`measure` in a fresh Python process (its own GIL, as the Flink worker has)."""
-    done = subprocess.run([sys.executable, "-m", "bench.client_ceiling", url_template, str(workers), str(count)],
+    done = subprocess.run([sys.executable, "-m", "bench.client_ceiling", url_template, str(workers), str(count), client],
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:5])))

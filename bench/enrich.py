@@ -7,7 +7,9 @@ session, from a :class:`~evgen.testing.action_api.FakeActionApi` (a real HTTP se
 ``max_workers`` w in 1, 8, 32, 64, 128 (``batch_size`` = 4 × w) the steady-state
 throughput is compared with Little's-law bound w / latency, and with a synchronous
 per-event baseline (``process(..., sync=True)``: one request at a time), and with the HTTP
-client alone (:mod:`bench.client_ceiling`: the same requests from as many threads, no Flink).
+client alone (:mod:`bench.client_ceiling`: the same requests, w at a time, no Flink). Every
+level runs twice: the process function on a ``requests`` session (``levels``) and its
+``async def`` twin on an ``aiohttp`` session (``async_levels``, ``params.http_client: aiohttp``).
 
 Every run is checked: one output per input, each with the fake's content in every slot,
 no error, and exactly one request per event at the server.
@@ -58,23 +60,32 @@ def head(source: Path, count: int, target: Path) -> tuple[Path, int]:
     return target, slots
 
 
+#: The process functions measured at each level: (label suffix, params.http_client).
+CLIENTS = {"requests": "", "aiohttp": "async-"}
+
+
+def _level_name(client: str, workers: int) -> str:
+    return f"{CLIENTS[client]}{workers}"
+
+
 def run_enrich(ctx: Context) -> dict[str, Any]:
     s = ctx.settings
     latency_s = s.enrich_latency_ms / 1000.0
     available = s.events
-    levels: list[str] = [SYNC] + [str(w) for w in s.enrich_workers]
-    rates = {name: Series() for name in levels}
-    fractions = {name: Series() for name in levels}
-    in_flight: dict[str, int] = {name: 0 for name in levels}
-    ceilings = {name: Series() for name in levels if name != SYNC}
-    client_cpu_us = Series()
-    cores = {name: Series() for name in levels}
+    runs_of: list[tuple[str, str, int]] = [(SYNC, "requests", 1)] + [
+        (_level_name(client, w), client, w) for client in CLIENTS for w in s.enrich_workers]
+    names = [name for name, _, _ in runs_of]
+    rates = {name: Series() for name in names}
+    fractions = {name: Series() for name in names}
+    in_flight: dict[str, int] = {name: 0 for name in names}
+    ceilings = {name: Series() for name in names if name != SYNC}
+    client_cpu_us = {client: Series() for client in CLIENTS}
+    cores = {name: Series() for name in names}
     sizes: dict[str, int] = {}
     inputs_dir = ctx.run_dir("enrich-inputs")
     with FakeActionApi(latency_s=latency_s) as api:
         for round_no in range(s.runs):
-            for name in rotated(levels, round_no):
-                workers = 1 if name == SYNC else int(name)
+            for name, client, workers in rotated(runs_of, round_no):
                 count = events_for(workers, latency_s, s.enrich_seconds, available)
                 source, slots = head(ctx.data, count, inputs_dir / f"{name}.jsonl")
                 sizes[name] = count
@@ -83,6 +94,7 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
                     "max_workers": workers,
                     "batch_size": 1 if name == SYNC else s.enrich_batch_factor * workers,
                     "sync": name == SYNC,
+                    "http_client": client,
                 }
                 spec = typed_spec(ctx, "enrich", execution_mode=s.execution_mode, params=params)
                 api.reset_counts()
@@ -100,38 +112,42 @@ def run_enrich(ctx: Context) -> dict[str, Any]:
                     cores[name].add(m.cores)
                 if name != SYNC:
                     api.reset_counts()
-                    ceiling = measure_in_subprocess(api.url_template, workers, count)
+                    ceiling = measure_in_subprocess(api.url_template, workers, count, client)
                     if api.total_requests != count:
                         raise CountMismatch(f"{label}: the client ceiling run sent {api.total_requests:,} of {count:,}")
                     ceilings[name].add(ceiling["requests_per_s"] / bound)
-                    client_cpu_us.add(ceiling["cpu_us_per_request"])
+                    client_cpu_us[client].add(ceiling["cpu_us_per_request"])
+
+    def level(name: str, workers: int) -> dict[str, Any]:
+        return {
+            "max_workers": workers,
+            "batch_size": s.enrich_batch_factor * workers,
+            "events": sizes[name],
+            "bound_events_per_s": round(workers / latency_s, 1),
+            "events_per_s": rates[name].to_dict(1),
+            "fraction_of_bound": fractions[name].to_dict(3),
+            "speedup_vs_sync": round(rates[name].median / rates[SYNC].median, 2),
+            "max_in_flight_at_server": in_flight[name],
+            "client_alone_fraction_of_bound": ceilings[name].to_dict(3),
+            "job_cpu_cores": cores[name].to_dict(2) if cores[name].values else None,
+        }
+
+    def levels(client: str) -> dict[str, Any]:
+        return {str(w): level(_level_name(client, w), w) for w in s.enrich_workers}
+
     return {
         "latency_ms": s.enrich_latency_ms,
         "runs": s.runs,
         "batch_size_per_worker": s.enrich_batch_factor,
         "execution_mode": s.execution_mode,
-        "client_cpu_us_per_request": client_cpu_us.to_dict(1),
+        "client_cpu_us_per_request": client_cpu_us["requests"].to_dict(1),
+        "async_client_cpu_us_per_request": client_cpu_us["aiohttp"].to_dict(1),
         "sync_baseline": {
             "events": sizes[SYNC],
             "events_per_s": rates[SYNC].to_dict(2),
             "bound_events_per_s": 1 / latency_s,
             "fraction_of_bound": fractions[SYNC].to_dict(3),
         },
-        "levels": {
-            name: {
-                "max_workers": int(name),
-                "batch_size": s.enrich_batch_factor * int(name),
-                "events": sizes[name],
-                "bound_events_per_s": round(int(name) / latency_s, 1),
-                "events_per_s": rates[name].to_dict(1),
-                "fraction_of_bound": fractions[name].to_dict(3),
-                "speedup_vs_sync": round(rates[name].median / rates[SYNC].median, 2),
-                "max_in_flight_at_server": in_flight[name],
-                "client_alone_fraction_of_bound": ceilings[name].to_dict(3),
-                "job_cpu_cores": cores[name].to_dict(2) if cores[name].values else None,
-            }
-            for name in levels
-            if name != SYNC
-        },
+        "levels": levels("requests"),
+        "async_levels": levels("aiohttp"),
     }
-

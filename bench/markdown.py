@@ -143,24 +143,33 @@ def render(results: dict[str, Any]) -> str:
     if enrich:
         sync = enrich["sync_baseline"]
         out += ["## 3. Enrichment concurrency", "",
-                f"HTTP process function (ActionApi, injected pooled session) against the fake Action API on "
-                f"127.0.0.1 answering after {enrich['latency_ms']:.0f} ms; batch_size = "
-                f"{enrich['batch_size_per_worker']} × max_workers. The fake server runs in the suite's process, on "
-                "the same 2 cores as the job.", "",
+                f"HTTP process function against the fake Action API on 127.0.0.1 answering after "
+                f"{enrich['latency_ms']:.0f} ms; batch_size = {enrich['batch_size_per_worker']} × max_workers. The "
+                "fake server runs in the suite's process, on the same 2 cores as the job.", "",
                 f"Synchronous per-event baseline (`sync=True`): {_mmm(sync['events_per_s'], 2)} events/s "
                 f"({_mmm(sync['fraction_of_bound'], 3)} of its bound {sync['bound_events_per_s']:.0f}/s).", ""]
-        rows = [[str(v["max_workers"]), str(v["batch_size"]), f"{v['events']:,}", _fmt(v["bound_events_per_s"], 0),
-                 _mmm(v["events_per_s"]), _mmm(v["fraction_of_bound"], 3), _fmt(v["speedup_vs_sync"], 1),
-                 str(v["max_in_flight_at_server"]), _mmm(v.get("job_cpu_cores"), 2),
-                 _mmm(v["client_alone_fraction_of_bound"], 3)]
-                for v in enrich["levels"].values()]
-        out += _table(["max_workers", "batch_size", "events", "bound events/s", "events/s", "fraction of bound",
-                       "× sync", "max in flight at server", "job CPU, cores", "HTTP client alone: fraction of bound"],
-                      rows)
-        out += [f"HTTP client alone: the same requests from max_workers threads in a process of their own, no "
-                f"Flink, no event processing — the ceiling of a requests-based client on this machine "
-                f"(client CPU per request: {_mmm(enrich['client_cpu_us_per_request'])} µs; one Python worker "
-                f"holds one GIL, so about 1 / that is the most requests/s it can issue).", ""]
+        for title, key, cpu_key, alone in (
+            ("`def process(event, session: requests.Session)` with `ActionApi` (max_workers threads)", "levels",
+             "client_cpu_us_per_request", "from max_workers threads"),
+            ("`async def process(event, session: aiohttp.ClientSession)` with `AsyncActionApi` (one event loop "
+             "per operator; max_workers threads wait on it)", "async_levels", "async_client_cpu_us_per_request",
+             "on one event loop, max_workers at a time"),
+        ):
+            if not enrich.get(key):
+                continue
+            rows = [[str(v["max_workers"]), str(v["batch_size"]), f"{v['events']:,}", _fmt(v["bound_events_per_s"], 0),
+                     _mmm(v["events_per_s"]), _mmm(v["fraction_of_bound"], 3), _fmt(v["speedup_vs_sync"], 1),
+                     str(v["max_in_flight_at_server"]), _mmm(v.get("job_cpu_cores"), 2),
+                     _mmm(v["client_alone_fraction_of_bound"], 3)]
+                    for v in enrich[key].values()]
+            out += [f"{title}:", ""]
+            out += _table(["max_workers", "batch_size", "events", "bound events/s", "events/s", "fraction of bound",
+                           "× sync", "max in flight at server", "job CPU, cores",
+                           "HTTP client alone: fraction of bound"], rows)
+            out += [f"HTTP client alone: the same requests {alone} in a process of their own, no Flink, no event "
+                    f"processing — the client's ceiling on this machine (CPU per request: "
+                    f"{_mmm(enrich.get(cpu_key))} µs; one Python worker holds one GIL, so about 1 / that is the "
+                    "most requests/s it can issue).", ""]
 
     latency = s.get("latency")
     if latency:
@@ -237,19 +246,22 @@ def _limits(s: dict[str, Any]) -> list[str]:
             "- **Kafka ratio.** The typed job writes what an Event Platform producer must: the message key "
             "(`message_key_fields`) and the event time as record timestamp, through the Table API Kafka sink; the "
             "hand-written one writes bare values through the DataStream KafkaSink.")
-    enrich = s.get("enrichment")
-    cpu_us = ((enrich or {}).get("client_cpu_us_per_request") or {}).get("median")
-    at_64 = ((enrich or {}).get("levels") or {}).get("64") or {}
-    if cpu_us and at_64 and at_64["fraction_of_bound"]["median"] < 0.9:
-        bound = at_64["bound_events_per_s"]
+    enrich = s.get("enrichment") or {}
+    for name, key, cpu_key in (("requests", "levels", "client_cpu_us_per_request"),
+                               ("aiohttp", "async_levels", "async_client_cpu_us_per_request")):
+        cpu_us = (enrich.get(cpu_key) or {}).get("median")
+        at_64 = (enrich.get(key) or {}).get("64") or {}
+        if not (cpu_us and at_64 and at_64["fraction_of_bound"]["median"] < 0.9):
+            continue
         cores = (at_64.get("job_cpu_cores") or {}).get("median")
         lines.append(
-            f"- **Enrichment at 64 workers.** The bound is {_fmt(bound)} requests/s. The HTTP client alone (no Flink) "
-            f"spends ≈{_fmt(cpu_us)} µs of CPU per request here, so one Python interpreter (one GIL) issues at most "
-            f"≈{_fmt(1e6 / cpu_us)} requests/s, before any event work"
+            f"- **Enrichment at 64 workers, {name} session** ({_fmt(at_64['fraction_of_bound']['median'], 3)} of the "
+            f"bound, {_fmt(at_64['bound_events_per_s'])} requests/s). The client alone (no Flink) spends "
+            f"≈{_fmt(cpu_us)} µs of CPU per request here, so one Python interpreter (one GIL) issues at most "
+            f"≈{_fmt(1e6 / cpu_us)} requests/s before any event work"
             + (f"; the job's processes used {_fmt(cores, 2)} cores at that level (one core is a saturated GIL)"
                if cores else "")
-            + ". More Python workers on more cores (parallelism in process mode) is what lifts it.")
+            + ". Less CPU per request (the async client) or more Python workers on more cores lifts it.")
     return (["## What limits the targets that are not met", "", *lines, ""]) if lines else []
 
 
@@ -268,6 +280,9 @@ def readme_summary(results: dict[str, Any]) -> str:
     enrich = s["enrichment"]
     levels = enrich["levels"]
     fractions = ", ".join(f"{_fmt(v['fraction_of_bound']['median'] * 100)} % at {k}" for k, v in levels.items())
+    async_levels = enrich.get("async_levels") or {}
+    async_fractions = ", ".join(f"{_fmt(v['fraction_of_bound']['median'] * 100)} % at {k}"
+                                for k, v in async_levels.items())
     at_64 = levels.get("64") or {}
     cluster = s.get("cluster_scaling") or {}
     latency = s["latency"]
@@ -280,10 +295,11 @@ def readme_summary(results: dict[str, Any]) -> str:
          f"{_fmt(results['typed_events_per_s_file'])} events/s file → file, steady state, on {m['cores']} cores "
          f"(the hand-written job that validates nothing: {_fmt(jobs['handwritten_minimal']['events_per_s']['median'])})"],
         [f"How fast can it enrich ({_fmt(enrich['latency_ms'])} ms API)?",
-         f"of the Little's-law bound: {fractions} workers"
-         + (f"; the requests client alone (no Flink) reaches {_fmt(at_64['client_alone_fraction_of_bound']['median'] * 100)} % "
-            f"at 64, ≈{_fmt(enrich['client_cpu_us_per_request']['median'])} µs CPU per request under one GIL"
-            if at_64 else "")],
+         f"of the Little's-law bound, `def` on a requests session: {fractions} workers"
+         + (f" (≈{_fmt(enrich['client_cpu_us_per_request']['median'])} µs client CPU per request under one GIL)"
+            if at_64 else "")
+         + (f"; `async def` on an aiohttp session: {async_fractions} "
+            f"(≈{_fmt(enrich['async_client_cpu_us_per_request']['median'])} µs per request)" if async_levels else "")],
         [f"Latency at {_fmt(latency['rate_events_per_s'])} events/s",
          f"p50 {_fmt(results['latency_p50_ms'])} ms, p99 {_fmt(results['latency_p99_ms'])} ms"],
         [f"Memory over {s['memory']['events']:,} events", f"growth {_fmt(results['rss_growth_ratio'], 3)} (1.0 = flat)"],

@@ -8,7 +8,8 @@ page_content_change 1.1.0, from the shared stream config and schema repository) 
 - ``template_carry``: the process function the job template generates (a carry-over through
   ``model_dump`` / ``model_validate``) plus the same one-field change;
 - ``enrich``: revision content from the Action API (``evgen.mediawiki.ActionApi`` with an
-  injected, pooled ``requests.Session``), batch settings read from the job config's ``params``.
+  injected, pooled ``requests.Session``, or with ``params.http_client: aiohttp`` its async twin
+  on an ``aiohttp.ClientSession``), batch settings read from the job config's ``params``.
 
     ws = Workspace.create(Path("/tmp/bench"))
     ws.module("passthrough")            # 'bench_job.passthrough'
@@ -79,37 +80,48 @@ ENRICH = '''"""Benchmark pipeline: enrich each page change with its revision's c
 
 from __future__ import annotations
 
+import aiohttp
 import requests
 
 from evgen import Stream
-from evgen.mediawiki import ActionApi
+from evgen.mediawiki import ActionApi, AsyncActionApi, Slot
 
 from .models import PageChange, PageContentChange
 
 
+def filled(event: PageChange, slots: dict[str, Slot]) -> PageContentChange:
+    """``event`` with content_body / model / format of every slot from ``slots``."""
+    revision = event.revision
+    out = {}
+    for role, slot in (revision.content_slots or {}).items():
+        fetched = slots.get(role)
+        if fetched is None or fetched.content is None:
+            raise LookupError(f"revision {revision.rev_id} has no content for slot {role!r}")
+        out[role] = slot.model_copy(update={
+            "content_body": fetched.content,
+            "content_model": fetched.contentmodel or slot.content_model,
+            "content_format": fetched.contentformat,
+        })
+    return event.model_copy(update={"revision": revision.model_copy(update={"content_slots": out})})
+
+
 def pipeline(stream: Stream) -> Stream:
-    """``params``: action_api_url, batch_size, max_workers, sync."""
+    """``params``: action_api_url, batch_size, max_workers, sync, http_client (requests | aiohttp)."""
     url = str(stream.params["action_api_url"])
 
     def enrich(event: PageChange, session: requests.Session) -> PageContentChange:
-        """Fetch every slot of the event's revision; fill content_body / model / format."""
-        slots = ActionApi(session, url, maxlag=None).revision_slots(event.meta.domain, event.revision.rev_id)
-        revision = event.revision
-        filled = {}
-        for role, slot in (revision.content_slots or {}).items():
-            fetched = slots.get(role)
-            if fetched is None or fetched.content is None:
-                raise LookupError(f"revision {revision.rev_id} has no content for slot {role!r}")
-            filled[role] = slot.model_copy(update={
-                "content_body": fetched.content,
-                "content_model": fetched.contentmodel or slot.content_model,
-                "content_format": fetched.contentformat,
-            })
-        return event.model_copy(update={"revision": revision.model_copy(update={"content_slots": filled})})
+        """Fetch every slot of the event's revision (requests session, a worker thread per call)."""
+        return filled(event, ActionApi(session, url, maxlag=None).revision_slots(event.meta.domain,
+                                                                                 event.revision.rev_id))
+
+    async def enrich_async(event: PageChange, session: aiohttp.ClientSession) -> PageContentChange:
+        """The same on an aiohttp session: the operator's event loop makes every request."""
+        api = AsyncActionApi(session, url, maxlag=None)
+        return filled(event, await api.revision_slots(event.meta.domain, event.revision.rev_id))
 
     params = stream.params
     return stream.process(
-        enrich,
+        enrich_async if params.get("http_client") == "aiohttp" else enrich,
         batch_size=int(params["batch_size"]),
         max_workers=int(params["max_workers"]),
         sync=bool(params.get("sync", False)),

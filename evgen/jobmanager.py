@@ -24,6 +24,7 @@ import requests
 from urllib3.util.retry import Retry
 
 from evgen.errors import ClusterError, ConfigError
+from evgen import __version__
 from evgen.uris import http_session
 
 __all__ = ["TERMINAL_STATES", "JobManager", "JobManagerAddress", "check_job_id"]
@@ -74,7 +75,7 @@ class JobManager:
         self.timeout_s = timeout_s
         retry = Retry(total=retries, connect=retries, read=min(retries, 2), backoff_factor=0.2,
                       allowed_methods={"GET"}, status_forcelist=(502, 503, 504))
-        self._session = http_session(retry, user_agent="evgen-jobmanager-client")
+        self._session = http_session(retry, user_agent=f"evgen/{__version__} (JobManager client)")
 
     @property
     def url(self) -> str:

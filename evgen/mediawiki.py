@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from evgen.errors import ConfigError
-from evgen.http import FailureCode, HttpFailure, HttpSettings, call_with_retries, send
+from evgen.http import FailureCode, HttpFailure, HttpSettings, call_with_retries, call_with_retries_async, send
 
 DEFAULT_URL_TEMPLATE = "https://{domain}/w/api.php"
 
@@ -62,19 +62,12 @@ class Revision:
     slots: dict[str, Slot] = field(default_factory=dict)
 
 
-class ActionApi:
-    """Action API client over an (injected) session; the endpoint is chosen per wiki domain.
-
-    ``maxlag`` (seconds, None to omit) is sent with every query, as bots should. Body-level
-    retries use ``settings``, by default the session's own (:func:`evgen.http.build_session`).
-
-        >>> ActionApi(requests.Session(), "http://127.0.0.1:8080/{domain}/w/api.php").endpoint("en.wikipedia.org")
-        'http://127.0.0.1:8080/en.wikipedia.org/w/api.php'
-    """
+class _Endpoints:
+    """What both clients share: the URL template, ``maxlag``, the settings, the query parameters."""
 
     def __init__(
         self,
-        session: requests.Session,
+        session: Any,
         url_template: str = DEFAULT_URL_TEMPLATE,
         *,
         maxlag: int | None = 5,
@@ -94,6 +87,24 @@ class ActionApi:
             raise HttpFailure(FailureCode.HTTP_INVALID_URL, self.url_template, detail=f"invalid wiki domain {domain!r}")
         return self.url_template.format(domain=domain)
 
+    def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        full = {"action": "query", "format": "json", "formatversion": "2", **params}
+        if self.maxlag is not None:
+            full.setdefault("maxlag", str(self.maxlag))
+        return full
+
+
+
+class ActionApi(_Endpoints):
+    """Action API client over an (injected) ``requests`` session; the endpoint is chosen per wiki domain.
+
+    ``maxlag`` (seconds, None to omit) is sent with every query, as bots should. Body-level
+    retries use ``settings``, by default the session's own (:func:`evgen.http.build_session`).
+
+        >>> ActionApi(requests.Session(), "http://127.0.0.1:8080/{domain}/w/api.php").endpoint("en.wikipedia.org")
+        'http://127.0.0.1:8080/en.wikipedia.org/w/api.php'
+    """
+
     def query(self, domain: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """One ``action=query`` round trip (formatversion 2), API errors raised as failures.
 
@@ -103,25 +114,62 @@ class ActionApi:
 
     def revision(self, domain: str, rev_id: int) -> Revision:
         """Revision ``rev_id`` of wiki ``domain`` with the content of all its slots."""
-        params = {"prop": "revisions", "revids": str(int(rev_id)), "rvslots": "*", "rvprop": REVISION_PROPS}
 
         def once() -> Revision:
-            body, url = self._query(domain, params)
+            body, url = self._query(domain, _revision_params(rev_id))
             return _revision_from(body, int(rev_id), url)
 
         return call_with_retries(once, self.settings)
 
     def _query(self, domain: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-        url = self.endpoint(domain)
-        full = {"action": "query", "format": "json", "formatversion": "2", **params}
-        if self.maxlag is not None:
-            full.setdefault("maxlag", str(self.maxlag))
-        response = send(self.session, "GET", url, params=full)
-        return _api_body(response), response.url
+        response = send(self.session, "GET", self.endpoint(domain), params=self._params(params))
+        return _api_body(response.json, response.url, response.status_code, response.headers), response.url
 
     def revision_slots(self, domain: str, rev_id: int) -> dict[str, Slot]:
         """The slots (role -> :class:`Slot`) of revision ``rev_id`` of wiki ``domain``."""
         return self.revision(domain, rev_id).slots
+
+
+class AsyncActionApi(_Endpoints):
+    """:class:`ActionApi` for ``async def`` process functions, over an ``aiohttp.ClientSession``
+    (:mod:`evgen.http.aio`): the same queries, failure classes and retries, awaited.
+
+        async def process(event: PageChange, session: aiohttp.ClientSession) -> PageContentChange:
+            slots = await AsyncActionApi(session, URL).revision_slots(event.meta.domain, rev_id)
+    """
+
+    def __init__(self, session: Any, url_template: str = DEFAULT_URL_TEMPLATE, *, maxlag: int | None = 5,
+                 settings: HttpSettings | None = None) -> None:
+        from evgen.http.aio import session_settings
+
+        super().__init__(session, url_template, maxlag=maxlag, settings=settings or session_settings(session))
+
+    async def query(self, domain: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """One ``action=query`` round trip (formatversion 2), API errors raised as failures."""
+        return (await self._query(domain, params))[0]
+
+    async def revision(self, domain: str, rev_id: int) -> Revision:
+        """Revision ``rev_id`` of wiki ``domain`` with the content of all its slots."""
+
+        async def once() -> Revision:
+            body, url = await self._query(domain, _revision_params(rev_id))
+            return _revision_from(body, int(rev_id), url)
+
+        return await call_with_retries_async(once, self.settings)
+
+    async def _query(self, domain: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        from evgen.http.aio import send_async
+
+        response = await send_async(self.session, "GET", self.endpoint(domain), params=self._params(params))
+        return _api_body(response.json, response.url, response.status, response.headers), response.url
+
+    async def revision_slots(self, domain: str, rev_id: int) -> dict[str, Slot]:
+        """The slots (role -> :class:`Slot`) of revision ``rev_id`` of wiki ``domain``."""
+        return (await self.revision(domain, rev_id)).slots
+
+
+def _revision_params(rev_id: int) -> dict[str, str]:
+    return {"prop": "revisions", "revids": str(int(rev_id)), "rvslots": "*", "rvprop": REVISION_PROPS}
 
 
 def check_url_template(template: str) -> str:
@@ -146,32 +194,28 @@ def check_url_template(template: str) -> str:
     return template
 
 
-def _api_body(response: requests.Response) -> dict[str, Any]:
+def _api_body(payload: Callable[[], Any], url: str, status: int, headers: Mapping[str, str]) -> dict[str, Any]:
     """The JSON object of a 2xx answer; ``error`` answers raised as ``mw_maxlag``/``mw_api_error``."""
     try:
-        body = response.json()
+        body = payload()
     except ValueError:
-        raise HttpFailure(FailureCode.HTTP_INVALID_BODY, response.url, status=response.status_code,
-                          detail="body is not JSON") from None
+        raise HttpFailure(FailureCode.HTTP_INVALID_BODY, url, status=status, detail="body is not JSON") from None
     if not isinstance(body, dict):
-        raise HttpFailure(FailureCode.HTTP_INVALID_BODY, response.url, status=response.status_code,
-                          detail="body is not a JSON object")
+        raise HttpFailure(FailureCode.HTTP_INVALID_BODY, url, status=status, detail="body is not a JSON object")
     error = body.get("error")
     if error is not None:
         code = error.get("code") if isinstance(error, dict) else None
         info = error.get("info") if isinstance(error, dict) else None
         if code == "maxlag":
-            raise HttpFailure(FailureCode.MW_MAXLAG, response.url, status=response.status_code,
-                              detail=str(info or "replica lag"), retryable=True,
-                              retry_after_s=_maxlag_wait(response, error))
-        raise HttpFailure(FailureCode.MW_API_ERROR, response.url, status=response.status_code,
-                          detail=f"{code}: {info}" if info else str(code))
+            raise HttpFailure(FailureCode.MW_MAXLAG, url, status=status, detail=str(info or "replica lag"),
+                              retryable=True, retry_after_s=_maxlag_wait(headers, error))
+        raise HttpFailure(FailureCode.MW_API_ERROR, url, status=status, detail=f"{code}: {info}" if info else str(code))
     return body
 
 
-def _maxlag_wait(response: requests.Response, error: Mapping[str, Any]) -> float | None:
+def _maxlag_wait(headers: Mapping[str, str], error: Mapping[str, Any]) -> float | None:
     """Seconds the API asks to wait: ``Retry-After``, else the ``lag`` it reports."""
-    header = response.headers.get("Retry-After", "").strip()
+    header = (headers.get("Retry-After") or "").strip()
     if header.isdigit():
         return float(header)
     lag = error.get("lag")

@@ -336,6 +336,8 @@ def _render_template(
             default_config={"cookiecutters_dir": home, "replay_dir": home},
             accept_hooks=False,
         )
+    for compiled in list((output_dir / job).rglob("__pycache__")):  # an installed template is byte-compiled
+        shutil.rmtree(compiled)
 
 
 def _deployment_context(job: str) -> dict[str, str]:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 
 from evgen.errors import ConfigError
 from evgen.http import EvgenSession, HttpFailure, HttpSettings, build_session
-from evgen.mediawiki import REVISION_PROPS, ActionApi, Slot
+from evgen.http.aio import LoopThread, build_async_session
+from evgen.mediawiki import REVISION_PROPS, ActionApi, AsyncActionApi, Slot
 from evgen.testing.action_api import FakeActionApi, FakeSlot, Fault
 
 RETRIES = 2
@@ -25,9 +28,33 @@ def session() -> Iterator[EvgenSession]:
         yield s
 
 
-@pytest.fixture
-def api(action_api: FakeActionApi, session: EvgenSession) -> ActionApi:
-    return ActionApi(session, action_api.url_template)
+class Blocking:
+    """An :class:`AsyncActionApi` called like an :class:`ActionApi`: each call runs on ``loop``."""
+
+    def __init__(self, api: AsyncActionApi, loop: LoopThread) -> None:
+        self._api, self._loop = api, loop
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._api, name)
+        if not inspect.iscoroutinefunction(attribute):
+            return attribute
+        return lambda *args, **kwargs: self._loop.run(attribute(*args, **kwargs))
+
+
+@pytest.fixture(params=["requests", "aiohttp"])
+def api(request: pytest.FixtureRequest, action_api: FakeActionApi, session: EvgenSession) -> Iterator[Any]:
+    """The Action API client on a ``requests`` session, and its async twin on an ``aiohttp`` one:
+    every test that takes ``api`` holds for both."""
+    if request.param == "requests":
+        yield ActionApi(session, action_api.url_template)
+        return
+    loop = LoopThread()
+    async_session = loop.run(build_async_session(FAST, pool_size=4))
+    try:
+        yield Blocking(AsyncActionApi(async_session, action_api.url_template), loop)
+    finally:
+        loop.run(async_session.close())
+        loop.close()
 
 
 def sha1(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,13 @@ import pytest
 
 @pytest.fixture(scope="module")
 def installed(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """evgen built as a wheel and installed (without dependencies) into a directory of its own."""
+    """evgen built as a wheel (from a clean copy: a build/ left in the checkout would be reused)
+    and installed, without dependencies, into a directory of its own."""
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(repo_root), "--no-deps", "-q", "-w", str(work)],
+    source = work / "src"
+    shutil.copytree(repo_root, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".mypy_cache", ".pytest_cache", "docs", "out"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(work)],
                    check=True, capture_output=True)
     (wheel,) = work.glob("evgen-*.whl")
     target = work / "site"
@@ -40,3 +45,4 @@ def test_an_installed_wheel_generates_a_job(installed: Path, tmp_path: Path, str
     job = tmp_path / "jobs" / "page_content_change"
     assert "def process(event: PageChange) -> PageContentChange" in (job / "page_content_change" / "job.py").read_text()
     assert (job / "Dockerfile").is_file() and (job / ".dockerignore").is_file()
+    assert not list(job.rglob("__pycache__"))  # nothing the install compiled in the template

@@ -33,7 +33,7 @@ _PREVIEW_CHARS = 160
               help="Latency the fake Action API adds to every answer.")
 @click.option("--faults/--no-faults", default=True, show_default=True,
               help="Make the fake fail one revision twice (recovers) and another one always.")
-@click.option("--job-dir", type=click.Path(path_type=Path), default=None,
+@click.option("--job-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="The job to run (default: generated_examples/page_content_change of this checkout).")
 def demo(output_dir: Path, events: Path | None, latency_ms: float, faults: bool, job_dir: Path | None) -> None:
     """Run the page_content_change example against a local fake Action API and show the results."""

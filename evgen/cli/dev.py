@@ -73,7 +73,7 @@ def dev() -> None:
 )
 @click.option("--create-topics", is_flag=True, help="Create every topic of the job's streams (from evgen.lock).")
 @click.option(
-    "--job-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--job-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
     help="Job directory for --create-topics [default: the one holding evgen.lock at or above the current directory].",
 )
 @click.option("--partitions", type=click.IntRange(1), default=1, show_default=True, help="Partitions per created topic.")

@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evgen.errors import ConfigError
-
 if TYPE_CHECKING:
     from evgen.project import RegenResult
 
@@ -93,7 +91,7 @@ def regen(
     from evgen.project import regen as run_regen
 
     if check and force:
-        raise ConfigError("--check changes nothing, so --force does not apply; run `evgen regen --force`")
+        raise click.UsageError("--check changes nothing, so --force does not apply")
 
     result = run_regen(
         job_dir or Path.cwd(),

@@ -1,8 +1,9 @@
-"""HTTP for enrichment jobs: a pooled, retrying ``requests.Session`` injected into process functions.
+"""HTTP for enrichment jobs: a pooled, retrying session injected into process functions.
 
-A process function asks for a session by annotating a parameter ``requests.Session``; the
-runtime builds one session per operator from the job config's ``http:`` section
-(:class:`HttpSettings`), pooled to the worker count and shared by all worker threads.
+A process function asks for a session by annotating a parameter ``requests.Session`` (or,
+written ``async def``, ``aiohttp.ClientSession``: :mod:`evgen.http.aio`); the runtime builds
+one session per operator from the job config's ``http:`` section (:class:`HttpSettings`),
+pooled to the worker count and shared by all worker threads.
 
     import requests
     from evgen.http import http_process_function
@@ -31,16 +32,19 @@ from evgen.http.failures import (
 )
 from evgen.http.injection import (
     DEFAULT_POOL_SIZE,
+    AsyncHttpProcessFunction,
     HttpProcessFunction,
+    InjectedFunction,
     http_process_function,
     session_parameter,
     wrap_injected,
 )
-from evgen.http.retry import RetryPolicy, call_with_retries
+from evgen.http.retry import RetryBudget, RetryPolicy, call_with_retries, call_with_retries_async
 from evgen.http.session import HOST_POOLS, EvgenSession, build_session, send
 from evgen.http.settings import DEFAULT_USER_AGENT, HttpSettings
 
 __all__ = [
+    "AsyncHttpProcessFunction",
     "DEFAULT_POOL_SIZE",
     "DEFAULT_USER_AGENT",
     "HOST_POOLS",
@@ -50,9 +54,12 @@ __all__ = [
     "HttpFailure",
     "HttpProcessFunction",
     "HttpSettings",
+    "InjectedFunction",
+    "RetryBudget",
     "RetryPolicy",
     "build_session",
     "call_with_retries",
+    "call_with_retries_async",
     "check_response",
     "failure_for_exception",
     "failure_for_status",

@@ -14,8 +14,10 @@ operator and then calls it with the event only; all worker threads share the ses
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import sys
 import threading
 import types
 import typing
@@ -28,6 +30,7 @@ from evgen.errors import ContractError
 from evgen.http.failures import failure_for_exception
 from evgen.http.session import build_session
 from evgen.http.settings import HttpSettings
+from evgen.runtime.contract import is_async
 
 E = TypeVar("E")
 R = TypeVar("R")
@@ -36,31 +39,49 @@ R = TypeVar("R")
 DEFAULT_POOL_SIZE = 10
 
 
-def _is_session_type(annotation: Any) -> bool:
-    """``requests.Session`` (or a subclass), optionally ``| None``; also as unresolved text."""
+_SESSION_NAMES = {
+    "requests": {"requests.Session", "Session", "requests.sessions.Session"},
+    "aiohttp": {"aiohttp.ClientSession", "ClientSession", "aiohttp.client.ClientSession"},
+}
+
+
+def _session_kind(annotation: Any) -> str | None:
+    """``"requests"`` for ``requests.Session``, ``"aiohttp"`` for ``aiohttp.ClientSession`` (or a
+    subclass, optionally ``| None``; also as unresolved text); None otherwise."""
     if isinstance(annotation, str):
         parts = {p.strip().strip("'\"") for p in annotation.split("|")} - {"None"}
-        return len(parts) == 1 and parts <= {"requests.Session", "Session", "requests.sessions.Session"}
+        return next((kind for kind, names in _SESSION_NAMES.items() if len(parts) == 1 and parts <= names), None)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return len(args) == 1 and _is_session_type(args[0])
-    return isinstance(annotation, type) and issubclass(annotation, requests.Session)
+        return _session_kind(args[0]) if len(args) == 1 else None
+    if isinstance(annotation, type):
+        if issubclass(annotation, requests.Session):
+            return "requests"
+        aiohttp = sys.modules.get("aiohttp")  # imported by the annotation's own module if it names it
+        if aiohttp is not None and issubclass(annotation, aiohttp.ClientSession):
+            return "aiohttp"
+    return None
 
 
-def session_parameter(fn: Callable[..., Any]) -> str | None:
-    """The name of ``fn``'s parameter annotated ``requests.Session``, or None.
-
-    :class:`ContractError` if more than one parameter asks for a session.
-    """
+def _session_parameters(fn: Callable[..., Any]) -> dict[str, str]:
     fn = inspect.unwrap(fn)
     try:
         hints: dict[str, Any] = typing.get_type_hints(fn)
     except Exception:  # unresolvable forward references: fall back to the raw annotations
         hints = {}
     params = inspect.signature(fn).parameters
-    names = [n for n, p in params.items() if _is_session_type(hints.get(n, p.annotation))]
+    kinds = {n: _session_kind(hints.get(n, p.annotation)) for n, p in params.items()}
+    return {n: k for n, k in kinds.items() if k is not None}
+
+
+def session_parameter(fn: Callable[..., Any]) -> str | None:
+    """The name of ``fn``'s parameter annotated ``requests.Session`` or ``aiohttp.ClientSession``, or None.
+
+    :class:`ContractError` if more than one parameter asks for a session.
+    """
+    names = list(_session_parameters(fn))
     if len(names) > 1:
-        raise ContractError(f"{_name(fn)}: only one parameter may be a requests.Session, got {', '.join(names)}")
+        raise ContractError(f"{_name(fn)}: only one parameter may be a session, got {', '.join(names)}")
     return names[0] if names else None
 
 
@@ -68,8 +89,8 @@ def _name(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__qualname__", None) or repr(fn)
 
 
-class HttpProcessFunction(Generic[E, R]):
-    """A process function bound to a pooled session; call it with the event only.
+class InjectedFunction(Generic[E, R]):
+    """A process function bound to a session built per operator; call it with the event only.
 
     The runtime calls :meth:`open` once per operator (the session is then shared by all
     worker threads, with no lock on the call path) and :meth:`close` at the end. Called
@@ -103,7 +124,7 @@ class HttpProcessFunction(Generic[E, R]):
             not self._session_first and sig.parameters[session_param].kind is not inspect.Parameter.POSITIONAL_ONLY
         )
         self._between = tuple(sig.parameters[n].default for n in names[event_at + 1:session_at])
-        self._session: requests.Session | None = None
+        self._resource: Any = None
         self._opens = 0
         self._lock = threading.Lock()
         functools.update_wrapper(self, fn)
@@ -111,14 +132,22 @@ class HttpProcessFunction(Generic[E, R]):
         annotations = getattr(fn, "__annotations__", {})
         self.__annotations__ = {k: annotations[k] for k in (event_param.name, "return") if k in annotations}
 
+    # -- what the subclasses provide ----------------------------------------------------------
+
+    def __call__(self, event: E) -> R:
+        raise NotImplementedError
+
+    def _build(self, settings: HttpSettings, pool_size: int) -> Any:
+        raise NotImplementedError
+
+    def _dispose(self, resource: Any) -> None:
+        raise NotImplementedError
+
+    # -- shared ---------------------------------------------------------------------------------
+
     @property
     def session_param(self) -> str:
         return self._session_param
-
-    @property
-    def session(self) -> requests.Session | None:
-        """The open session, or None."""
-        return self._session
 
     def open(self, settings: HttpSettings | None = None, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         """Build the session; balanced by :meth:`close`.
@@ -128,11 +157,11 @@ class HttpProcessFunction(Generic[E, R]):
         """
         with self._lock:
             self._opens += 1
-            if self._opens > 1 and self._session is not None:
+            if self._opens > 1 and self._resource is not None:
                 return
-            old, self._session = self._session, build_session(settings or HttpSettings(), pool_size)
+            old, self._resource = self._resource, self._build(settings or HttpSettings(), pool_size)
         if old is not None:  # opened lazily before: replace it by the configured one
-            old.close()
+            self._dispose(old)
 
     def close(self) -> None:
         """Close the session and its pooled connections once every :meth:`open` is closed."""
@@ -140,33 +169,29 @@ class HttpProcessFunction(Generic[E, R]):
             self._opens = max(0, self._opens - 1)
             if self._opens:
                 return
-            old, self._session = self._session, None
+            old, self._resource = self._resource, None
         if old is not None:
-            old.close()
+            self._dispose(old)
 
-    def _ensure_session(self) -> requests.Session:
-        session = self._session
-        if session is None:
+    def _ensure(self) -> Any:
+        resource = self._resource
+        if resource is None:
             with self._lock:
-                if self._session is None:
-                    self._session = build_session(HttpSettings(), DEFAULT_POOL_SIZE)
-                session = self._session
-        return session
+                if self._resource is None:
+                    self._resource = self._build(HttpSettings(), DEFAULT_POOL_SIZE)
+                resource = self._resource
+        return resource
 
-    def __call__(self, event: E) -> R:
-        session = self._ensure_session()
-        try:
-            if self._session_first:
-                return self._fn(session, event)
-            if self._session_by_keyword:
-                return self._fn(event, **{self._session_param: session})
-            return self._fn(event, *self._between, session)
-        except requests.RequestException as e:
-            raise failure_for_exception(e) from e
+    def _call(self, event: E, session: Any) -> Any:
+        if self._session_first:
+            return self._fn(session, event)
+        if self._session_by_keyword:
+            return self._fn(event, **{self._session_param: session})
+        return self._fn(event, *self._between, session)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_session"] = None
+        state["_resource"] = None
         state["_opens"] = 0
         del state["_lock"]
         return state
@@ -179,45 +204,133 @@ class HttpProcessFunction(Generic[E, R]):
         return f"<http process function {_name(self._fn)}>"
 
 
-def wrap_injected(fn: Callable[..., R]) -> HttpProcessFunction[Any, R]:
-    """Wrap a function with a ``requests.Session``-annotated parameter (runtime entry point).
+class HttpProcessFunction(InjectedFunction[E, R]):
+    """A process function with a pooled ``requests.Session`` injected (see :class:`InjectedFunction`)."""
+
+    @property
+    def session(self) -> requests.Session | None:
+        """The open session, or None."""
+        return self._resource  # type: ignore[no-any-return]
+
+    def _build(self, settings: HttpSettings, pool_size: int) -> requests.Session:
+        return build_session(settings, pool_size)
+
+    def _dispose(self, resource: requests.Session) -> None:
+        resource.close()
+
+    def __call__(self, event: E) -> R:
+        session = self._ensure()
+        try:
+            return self._call(event, session)  # type: ignore[no-any-return]
+        except requests.RequestException as e:
+            raise failure_for_exception(e) from e
+
+
+class AsyncHttpProcessFunction(InjectedFunction[E, R]):
+    """An ``async def`` process function with an ``aiohttp.ClientSession`` injected.
+
+    The session lives on an event loop thread of its own (:class:`~evgen.http.aio.LoopThread`).
+    The runtime runs the operator's event chains on that loop (:meth:`acall`): one thread
+    decodes, calls and validates, at most ``max_workers`` events at a time. Called from another
+    thread, the function runs the coroutine there and waits for its result.
+
+        async def process(event: PageChange, session: aiohttp.ClientSession) -> PageContentChange: ...
+
+        fn = AsyncHttpProcessFunction(process, "session")
+        fn.open(HttpSettings(), pool_size=64)
+        fn(event)                   # a PageContentChange
+    """
+
+    @property
+    def session(self) -> Any:
+        """The open ``aiohttp.ClientSession``, or None."""
+        return None if self._resource is None else self._resource[1]
+
+    @property
+    def loop(self) -> Any:
+        """The open session's :class:`~evgen.http.aio.LoopThread`, or None: the runtime runs the
+        event chains of this function's operator on it (no worker thread per call)."""
+        return None if self._resource is None else self._resource[0]
+
+    def _build(self, settings: HttpSettings, pool_size: int) -> tuple[Any, Any]:
+        from evgen.http.aio import LoopThread, build_async_session
+
+        loop = LoopThread(f"evgen-http-{_name(self._fn)}")
+        return loop, loop.run(build_async_session(settings, pool_size))
+
+    def _dispose(self, resource: tuple[Any, Any]) -> None:
+        loop, session = resource
+        loop.run(session.close())
+        loop.close()
+
+    def __call__(self, event: E) -> R:
+        loop, session = self._ensure()
+        return loop.run(self._invoke(event, session))  # type: ignore[no-any-return]
+
+    async def acall(self, event: E) -> R:
+        """Await the function with the session injected (on :attr:`loop`, after :meth:`open`)."""
+        _, session = self._ensure()
+        return await self._invoke(event, session)  # type: ignore[no-any-return]
+
+    async def _invoke(self, event: E, session: Any) -> Any:
+        import aiohttp
+
+        from evgen.http.aio import failure_for_aiohttp
+
+        try:
+            return await self._call(event, session)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+            raise failure_for_aiohttp(e) from e
+
+
+def wrap_injected(fn: Callable[..., R]) -> InjectedFunction[Any, R]:
+    """Wrap a function with a session-annotated parameter (runtime entry point).
 
     Already wrapped functions are returned as they are; :class:`ContractError` when ``fn``
-    has no such parameter.
+    has no such parameter, or when an ``aiohttp.ClientSession`` is asked for by a function
+    that is not ``async def`` (or the other way round).
     """
-    return _wrap(fn, named_session=False, missing="no parameter is annotated requests.Session")
+    return _wrap(fn, named_session=False, missing="no parameter is annotated requests.Session or aiohttp.ClientSession")
 
 
-def _wrap(fn: Callable[..., R], *, named_session: bool, missing: str) -> HttpProcessFunction[Any, R]:
-    if isinstance(fn, HttpProcessFunction):
+def _wrap(fn: Callable[..., R], *, named_session: bool, missing: str) -> InjectedFunction[Any, R]:
+    if isinstance(fn, InjectedFunction):
         return fn
+    kinds = _session_parameters(fn)
     name = session_parameter(fn)
     if name is None and named_session and "session" in inspect.signature(fn).parameters:
-        name = "session"
+        name, kinds = "session", {"session": "aiohttp" if is_async(fn) else "requests"}
     if name is None:
         raise ContractError(f"{_name(fn)}: {missing}")
-    return HttpProcessFunction(fn, name)
+    if (kinds[name] == "aiohttp") != is_async(fn):
+        raise ContractError(
+            f"{_name(fn)}: an aiohttp.ClientSession goes with an `async def` process function, "
+            "a requests.Session with a plain `def`"
+        )
+    return AsyncHttpProcessFunction(fn, name) if kinds[name] == "aiohttp" else HttpProcessFunction(fn, name)
 
 
 @overload
-def http_process_function(fn: Callable[..., R]) -> HttpProcessFunction[Any, R]: ...
+def http_process_function(fn: Callable[..., R]) -> InjectedFunction[Any, R]: ...
 @overload
-def http_process_function(fn: None = None) -> Callable[[Callable[..., R]], HttpProcessFunction[Any, R]]: ...
+def http_process_function(fn: None = None) -> Callable[[Callable[..., R]], InjectedFunction[Any, R]]: ...
 
 
 def http_process_function(
     fn: Callable[..., R] | None = None,
-) -> HttpProcessFunction[Any, R] | Callable[[Callable[..., R]], HttpProcessFunction[Any, R]]:
-    """Decorator: inject a pooled session into ``fn``'s ``requests.Session`` parameter.
+) -> InjectedFunction[Any, R] | Callable[[Callable[..., R]], InjectedFunction[Any, R]]:
+    """Decorator: inject a session into ``fn``'s session parameter.
 
-    The session parameter is the one annotated ``requests.Session``, else the one named
-    ``session``. Works bare (``@http_process_function``) or called (``@http_process_function()``).
+    The session parameter is the one annotated ``requests.Session`` (``aiohttp.ClientSession``
+    for an ``async def``), else the one named ``session``. Works bare (``@http_process_function``)
+    or called (``@http_process_function()``).
 
         @http_process_function
         def process(event: PageChange, session: requests.Session) -> PageContentChange: ...
     """
 
-    def decorate(f: Callable[..., R]) -> HttpProcessFunction[Any, R]:
-        return _wrap(f, named_session=True, missing="@http_process_function needs a parameter annotated requests.Session")
+    def decorate(f: Callable[..., R]) -> InjectedFunction[Any, R]:
+        return _wrap(f, named_session=True,
+                     missing="@http_process_function needs a parameter annotated requests.Session or aiohttp.ClientSession")
 
     return decorate(fn) if fn is not None else decorate

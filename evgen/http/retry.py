@@ -12,9 +12,10 @@ and backoff.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import urllib3
@@ -71,35 +72,69 @@ class RetryPolicy(Retry):
         )
 
 
+class RetryBudget:
+    """The retries one call has left, shared by every retried failure class.
+
+    Same threshold and backoff as the urllib3 policy; a failure's ``retry_after_s`` (e.g.
+    a ``Retry-After`` or ``maxlag`` wait) replaces the backoff, capped at ``retry_after_max_s``.
+
+        budget = RetryBudget(settings)
+        wait = budget.wait_before_retry(failure)    # or re-raises ``failure`` as final
+    """
+
+    def __init__(self, settings: HttpSettings, method: str = "GET") -> None:
+        self.settings = settings
+        self.method = method
+        self._retry: RetryPolicy | None = None  # built at the first retryable failure (most calls have none)
+
+    def wait_before_retry(self, failure: HttpFailure) -> float:
+        """Seconds to wait before the next attempt; raises ``failure`` (with ``attempts``) when it
+        is not retryable or no retry is left."""
+        if not failure.retryable:
+            raise failure
+        retry = self._retry or RetryPolicy.from_settings(self.settings)
+        history = (*retry.history, RequestHistory(self.method, failure.url, None, failure.status, None))
+        self._retry = retry = retry.new(total=(retry.total or 0) - 1, history=history)
+        if retry.is_exhausted():
+            failure.attempts = len(history)
+            failure.retryable = False
+            raise failure
+        if failure.retry_after_s is not None and failure.retry_after_s > 0:
+            wait = min(failure.retry_after_s, self.settings.retry_after_max_s)
+        else:
+            wait = retry.get_backoff_time()
+        log.debug("retrying after %s (%.2f s)", failure.error_type, wait)
+        return wait
+
+
 def call_with_retries(
     attempt: Callable[[], T], settings: HttpSettings, *, sleep: Callable[[float], None] = time.sleep
 ) -> T:
-    """Call ``attempt()``, retrying the ``retryable`` :class:`HttpFailure` it raises.
-
-    Same threshold and backoff as the urllib3 policy; a failure's ``retry_after_s`` (e.g. the
-    ``maxlag`` wait) replaces the backoff, capped at ``retry_after_max_s``. The final failure
-    carries ``attempts``.
+    """Call ``attempt()``, retrying the ``retryable`` :class:`HttpFailure` it raises
+    (:class:`RetryBudget`). The final failure carries ``attempts``.
 
         slots = call_with_retries(lambda: fetch_once(rev_id), settings)
     """
-    retry: RetryPolicy | None = None  # built at the first retryable failure (most calls have none)
+    budget = RetryBudget(settings)
     while True:
         try:
             return attempt()
         except HttpFailure as failure:
-            if not failure.retryable:
-                raise
-            retry = retry or RetryPolicy.from_settings(settings)
-            history = (*retry.history, RequestHistory("GET", failure.url, None, failure.status, None))
-            retry = retry.new(total=(retry.total or 0) - 1, history=history)
-            if retry.is_exhausted():
-                failure.attempts = len(history)
-                failure.retryable = False
-                raise
-            if failure.retry_after_s is not None and failure.retry_after_s > 0:
-                wait = min(failure.retry_after_s, settings.retry_after_max_s)
-            else:
-                wait = retry.get_backoff_time()
-            log.debug("retrying after %s (%.2f s)", failure.error_type, wait)
-            if wait > 0:
-                sleep(wait)
+            wait = budget.wait_before_retry(failure)
+        if wait > 0:
+            sleep(wait)
+
+
+async def call_with_retries_async(attempt: Callable[[], Awaitable[T]], settings: HttpSettings) -> T:
+    """:func:`call_with_retries` for coroutines: ``await attempt()``, waiting with ``asyncio.sleep``.
+
+        revision = await call_with_retries_async(lambda: fetch_once(rev_id), settings)
+    """
+    budget = RetryBudget(settings)
+    while True:
+        try:
+            return await attempt()
+        except HttpFailure as failure:
+            wait = budget.wait_before_retry(failure)
+        if wait > 0:
+            await asyncio.sleep(wait)

@@ -34,7 +34,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PREPARED_URLS = 1024
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def url_origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of ``url``, lower-cased, with the scheme's default port."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
@@ -135,7 +136,7 @@ class EvgenSession(requests.Session):
 
     def _environment(self, url: str, no_proxy: str | None) -> tuple[dict[str, str], str | None]:
         cache = self.__dict__.setdefault("_environment_cache", {})  # not pickled: rebuilt per process
-        key = (*_origin(url), no_proxy)
+        key = (*url_origin(url), no_proxy)
         found = cache.get(key)
         if found is None:
             ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
@@ -143,7 +144,7 @@ class EvgenSession(requests.Session):
         return found
 
     def should_strip_auth(self, old_url: str, new_url: str) -> bool:
-        return _origin(old_url) != _origin(new_url)
+        return url_origin(old_url) != url_origin(new_url)
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         old_url = response.request.url or ""

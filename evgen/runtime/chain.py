@@ -89,24 +89,58 @@ class EventChain:
         All or nothing: if any step fails, no output of this input is kept and
         the result is one error event carrying the input.
         """
+        started = self._start(raw)
+        if isinstance(started, Completed):
+            return started
+        try:
+            items: list[Any] = [started]
+            for step in self.steps:
+                items = self._run_step(step, items)
+                if not items:
+                    return Completed(dropped=step.name)
+            return Completed(outputs=[self._finish(item) for item in items])
+        except Exception as e:
+            return self._failed(raw, e)
+
+    async def complete_async(self, raw: Any) -> Completed:
+        """:meth:`complete` on an event loop: ``async`` steps (those with ``acall``) are awaited."""
+        started = self._start(raw)
+        if isinstance(started, Completed):
+            return started
+        try:
+            items: list[Any] = [started]
+            for step in self.steps:
+                if step.kind == "process" and hasattr(step.fn, "acall"):
+                    items = [out for item in items for out in self._outputs_of(step, await step.fn.acall(item))]
+                else:
+                    items = self._run_step(step, items)
+                if not items:
+                    return Completed(dropped=step.name)
+            return Completed(outputs=[self._finish(item) for item in items])
+        except Exception as e:
+            return self._failed(raw, e)
+
+    def event_loop(self) -> Any | None:
+        """The event loop thread of the chain's ``async`` steps once they are open (None if it has
+        none, or if they do not share one): where :meth:`complete_async` runs."""
+        loops = {id(loop): loop for step in self.steps if (loop := getattr(step.fn, "loop", None)) is not None}
+        return next(iter(loops.values())) if len(loops) == 1 else None
+
+    def _start(self, raw: Any) -> Any:
+        """The decoded input event, or what became of it (an error event, the canary drop)."""
         try:
             event = self.source.decode(raw)
         except ValidationError as e:
             return Completed(error=self._input_error(self.source.text(raw), e))
         if self.drop_canary and _is_canary(event):
             return Completed(dropped="canary")
-        try:
-            items: list[Any] = [event]
-            for step in self.steps:
-                items = self._run_step(step, items)
-                if not items:
-                    return Completed(dropped=step.name)
-            return Completed(outputs=[self._finish(item) for item in items])
-        except _Failure as f:
-            text = self.source.text(raw)
-            return Completed(error=self.errors.build(text, error_type=f.error_type, message=str(f), exc=f.cause))
-        except Exception as e:  # user code
-            return Completed(error=self.errors.from_exception(self.source.text(raw), e))
+        return event
+
+    def _failed(self, raw: Any, e: Exception) -> Completed:
+        text = self.source.text(raw)
+        if isinstance(e, _Failure):
+            return Completed(error=self.errors.build(text, error_type=e.error_type, message=str(e), exc=e.cause))
+        return Completed(error=self.errors.from_exception(text, e))  # user code
 
     def _input_error(self, raw: str, e: ValidationError) -> dict[str, Any]:
         errors = e.errors(include_url=False)
@@ -124,20 +158,18 @@ class EventChain:
     def _run_step(self, step: Step, items: list[Any]) -> list[Any]:
         if step.kind == "filter":
             return [item for item in items if step.fn(item)]
-        out: list[Any] = []
-        for item in items:
-            result = step.fn(item)
-            if result is None:
-                raise _Failure(NONE_RETURNED, f"process function {step.name!r} returned None")
-            if isinstance(result, (BaseModel, dict)):
-                out.append(result)
-            elif isinstance(result, Iterable) and not isinstance(result, (str, bytes)):
-                out.extend(result)
-            else:
-                raise _Failure(
-                    INVALID_OUTPUT, f"process function {step.name!r} returned a {type(result).__name__}, not an event"
-                )
-        return out
+        return [out for item in items for out in self._outputs_of(step, step.fn(item))]
+
+    @staticmethod
+    def _outputs_of(step: Step, result: Any) -> list[Any]:
+        """What one call of a process step returned, as a list of events."""
+        if result is None:
+            raise _Failure(NONE_RETURNED, f"process function {step.name!r} returned None")
+        if isinstance(result, (BaseModel, dict)):
+            return [result]
+        if isinstance(result, Iterable) and not isinstance(result, (str, bytes)):
+            return list(result)
+        raise _Failure(INVALID_OUTPUT, f"process function {step.name!r} returned a {type(result).__name__}, not an event")
 
     def _finish(self, item: Any) -> tuple[str | None, str, int | None]:
         try:

@@ -46,12 +46,19 @@ def _hints(fn: Callable[..., Any]) -> tuple[list[inspect.Parameter], dict[str, A
     try:
         hints = typing.get_type_hints(target)
     except Exception as e:  # a forward reference that does not resolve
-        raise ContractError(f"cannot read the type annotations of {_name(fn)}: {e}") from None
+        raise ContractError(f"cannot read the type annotations of {function_name(fn)}: {e}") from None
     return params, hints
 
 
-def _name(fn: Callable[..., Any]) -> str:
+def function_name(fn: Callable[..., Any]) -> str:
+    """The name a contract error gives ``fn`` (a function's qualified name, else its class name)."""
     return getattr(inspect.unwrap(fn), "__qualname__", None) or type(fn).__name__
+
+
+def is_async(fn: Callable[..., Any]) -> bool:
+    """``fn`` is an ``async def`` function, or an object whose ``__call__`` is one."""
+    target = inspect.unwrap(fn)
+    return inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(getattr(target, "__call__", None))
 
 
 def type_name(tp: Any) -> str:
@@ -83,7 +90,7 @@ def check_accepts(fn: Callable[..., Any], flowing: Any, where: str) -> None:
     if isinstance(expected, type) and isinstance(flowing, type) and issubclass(flowing, expected):
         return
     raise ContractError(
-        f"{where}: {_name(fn)} takes {type_name(expected)} but the stream carries {type_name(flowing)}"
+        f"{where}: {function_name(fn)} takes {type_name(expected)} but the stream carries {type_name(flowing)}"
     )
 
 

@@ -2,7 +2,8 @@
 
 ``MiniBatchFunction`` is a KeyedProcessFunction over *buckets* (a stable hash
 of the partition key, see :class:`~evgen.runtime.events.Router`). Each input is
-submitted to a thread pool local to the operator as it arrives; a batch closes
+submitted to a thread pool local to the operator as it arrives (a chain with an
+``async def`` step runs on that step's event loop instead, ``max_workers`` at a time); a batch closes
 at ``batch_size`` inputs or after ``batch_duration_ms`` and its results are
 emitted in input order (the eventutilities design), while the next batch already
 fills the pool. Errors leave
@@ -20,13 +21,14 @@ backpressure reaches the source.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
@@ -134,6 +136,12 @@ class _Outcomes:
         result = self.chain.complete(raw)
         return result, (time.perf_counter() - start) * 1000.0
 
+    async def _run_one_async(self, raw: Any, gate: asyncio.Semaphore) -> tuple[Completed, float]:
+        async with gate:
+            start = time.perf_counter()
+            result = await self.chain.complete_async(raw)
+            return result, (time.perf_counter() - start) * 1000.0
+
     def _emit(self, result: Completed, latency_ms: float) -> Iterator[Any]:
         status = self.status
         assert status is not None
@@ -184,6 +192,7 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
     def __init__(self, *args: Any, **kwargs: Any):
         _Outcomes.__init__(self, *args, **kwargs)
         self._pool: ThreadPoolExecutor | None = None
+        self._submit: Callable[[Any], Future[tuple[Completed, float]]] | None = None  # None: inline
         self._open_batch: dict[int, _Batch] = {}
         self._closed: dict[int, deque[_Batch]] = {}
         self._deadlines: dict[int, int] = {}
@@ -195,7 +204,13 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
         self._open_batch, self._closed, self._deadlines = {}, {}, {}
         if self.settings.sync:
             return
-        self._pool = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="evgen-process")
+        loop = self.chain.event_loop()
+        if loop is not None:  # async steps: the chains run on their event loop, max_workers at a time
+            gate = asyncio.Semaphore(self.settings.max_workers)
+            self._submit = lambda raw: asyncio.run_coroutine_threadsafe(self._run_one_async(raw, gate), loop.loop)
+        else:
+            pool = self._pool = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="evgen-process")
+            self._submit = lambda raw: pool.submit(self._run_one, raw)
         # A MapState (sequence number -> input): in thread mode a put costs ~0.1x a ListState.add.
         self._state = runtime_context.get_map_state(
             MapStateDescriptor("evgen-pending", Types.LONG(), payload_type(self.row_schema))
@@ -210,14 +225,14 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
     def process_element(self, raw: Any, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         assert self.status is not None
         self.status.count("in")
-        if self._pool is None:
+        if self._submit is None:
             yield from self._emit(*self._run_one(raw))
             self.status.maybe_flush()
             return
         bucket = ctx.get_current_key()
         batch = self._bucket(bucket)
         self._seq += 1
-        batch.append((self._seq, self._pool.submit(self._run_one, raw)))  # work starts as events arrive
+        batch.append((self._seq, self._submit(raw)))  # work starts as events arrive
         self._state.put(self._seq, raw)
         if len(batch) == 1:
             timers = ctx.timer_service()
@@ -241,10 +256,8 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
         """The bucket's open batch; after a restore, its inputs re-submitted from keyed state."""
         batch = self._open_batch.get(bucket)
         if batch is None:
-            assert self._pool is not None
-            batch = self._open_batch[bucket] = [
-                (seq, self._pool.submit(self._run_one, raw)) for seq, raw in sorted(self._state.items())
-            ]
+            assert self._submit is not None
+            batch = self._open_batch[bucket] = [(seq, self._submit(raw)) for seq, raw in sorted(self._state.items())]
         return batch
 
     def _close_batch(self, bucket: int) -> None:

@@ -146,11 +146,14 @@ class Stream:
 
 
 def _inject(fn: Callable[..., Any]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    """Wrap ``fn`` when it asks for injected resources (a ``requests.Session``)."""
+    """Wrap ``fn`` when it asks for injected resources (a ``requests.Session``, an ``aiohttp.ClientSession``)."""
     if hasattr(fn, "open") and hasattr(fn, "__wrapped__"):  # already an injected function
         return fn, (fn,)
     extras = contract.extra_parameters(fn)
     if not extras:
+        if contract.is_async(fn):
+            raise ContractError(f"{contract.function_name(fn)}: an `async def` process function takes an "
+                                "aiohttp.ClientSession parameter (its requests run on the operator's event loop)")
         return fn, ()
     from evgen.http import wrap_injected
 

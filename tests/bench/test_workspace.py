@@ -45,10 +45,12 @@ def test_passthrough_pipelines_change_one_field(workspace: Workspace, module: st
     assert titles == sorted(MARK + e["page"]["page_title"] for e in valid_events)
 
 
-def test_enrich_pipeline_fills_every_slot_from_the_api(workspace: Workspace, valid_events: list[dict[str, Any]]) -> None:
+@pytest.mark.parametrize("client", ["requests", "aiohttp"])
+def test_enrich_pipeline_fills_every_slot_from_the_api(workspace: Workspace, valid_events: list[dict[str, Any]],
+                                                       client: str) -> None:
     pipeline = importlib.import_module(workspace.module("enrich")).pipeline
     with FakeActionApi() as api:
-        params = {"action_api_url": api.url_template, "batch_size": 8, "max_workers": 2}
+        params = {"action_api_url": api.url_template, "batch_size": 8, "max_workers": 2, "http_client": client}
         run = run_in_process(pipeline, job_dir=workspace.job_dir, events=[json.dumps(e) for e in valid_events],
                              config={"params": params})
         assert api.total_requests == len(valid_events)

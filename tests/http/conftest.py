@@ -1,7 +1,12 @@
-"""Fixtures for the evgen.http tests: fast settings and a way to query the fake Action API."""
+"""Fixtures for the evgen.http tests: fast settings, a way to query the fake Action API, a second
+fake, and a self-signed certificate."""
 
 from __future__ import annotations
 
+import http.server
+import shutil
+import subprocess
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -46,3 +51,53 @@ def ask(session: EvgenSession, query: Query) -> Ask:
         return send(via or session, "GET", api.endpoint("en.wikipedia.org"), params=query(rev_id))
 
     return call
+
+
+@pytest.fixture
+def other_api() -> Iterator[FakeActionApi]:
+    with FakeActionApi() as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+class RecordingProxy(http.server.BaseHTTPRequestHandler):
+    """An HTTP proxy that answers every request itself and records the request line's target."""
+
+    targets: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.targets.append(self.path)
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_proxy() -> Iterator[str]:
+    """The URL of a started :class:`RecordingProxy` (its ``targets`` emptied)."""
+    RecordingProxy.targets = []
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RecordingProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_address[1]}"
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

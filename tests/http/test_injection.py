@@ -9,6 +9,7 @@ import typing
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import aiohttp
 import cloudpickle
 import pytest
 import requests
@@ -183,12 +184,19 @@ def test_bad_signatures_are_contract_errors() -> None:
         wrap_injected(no_session)
     with pytest.raises(ContractError, match="needs a parameter annotated requests.Session"):
         http_process_function(no_session)
-    with pytest.raises(ContractError, match="only one parameter may be a requests.Session, got a, b"):
+    with pytest.raises(ContractError, match="only one parameter may be a session, got a, b"):
         wrap_injected(two_sessions)
     with pytest.raises(ContractError, match=r"one event parameter besides the session parameter 'session', got \(session\)"):
         wrap_injected(no_event)
     with pytest.raises(ContractError, match=r"got \(a, b, session\)"):
         wrap_injected(two_events)
+
+    async def async_with_requests(event: Event, session: requests.Session) -> None: ...
+    def sync_with_aiohttp(event: Event, session: aiohttp.ClientSession) -> None: ...
+
+    for mismatched in (async_with_requests, sync_with_aiohttp):
+        with pytest.raises(ContractError, match="an aiohttp.ClientSession goes with an `async def` process function"):
+            wrap_injected(mismatched)
 
 
 def test_requests_errors_in_the_function_become_http_failures(fast: HttpSettings) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import http.server
-import shutil
-import subprocess
 import threading
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -16,6 +14,8 @@ from requests.adapters import HTTPAdapter
 
 from evgen.http import EvgenSession, HttpFailure, HttpSettings, RetryPolicy, build_session, send
 from evgen.testing.action_api import FakeActionApi, Fault
+
+from .conftest import RecordingProxy
 
 Ask = Callable[..., requests.Response]
 Query = Callable[[int], dict[str, str]]
@@ -59,12 +59,6 @@ def test_default_timeouts_apply_and_can_be_overridden(action_api: FakeActionApi,
 
 
 # ---------------------------------------------------------------------------------- redirects and credentials
-
-
-@pytest.fixture
-def other_api() -> Iterator[FakeActionApi]:
-    with FakeActionApi() as api:
-        yield api
 
 
 def following(fast: HttpSettings, **update: object) -> EvgenSession:
@@ -131,20 +125,6 @@ def test_https_upgrade_also_drops_credentials() -> None:
 # ---------------------------------------------------------------------------------- TLS
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
-    d = tmp_path_factory.mktemp("tls")
-    cert, key = d / "cert.pem", d / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return str(cert), str(key)
-
-
 def test_tls_is_verified_by_default(certificate: tuple[str, str], ask: Ask, fast: HttpSettings) -> None:
     with FakeActionApi(tls=certificate) as api:
         assert api.base_url.startswith("https://")
@@ -161,48 +141,25 @@ def test_tls_is_verified_by_default(certificate: tuple[str, str], ask: Ask, fast
         assert api.count(7) == 2
 
 
-class _RecordingProxy(http.server.BaseHTTPRequestHandler):
-    """An HTTP proxy that answers every request itself and records the request line's target."""
-
-    targets: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802
-        self.targets.append(self.path)
-        body = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_environment_proxies_are_used_and_read_once_per_origin(
-    monkeypatch: pytest.MonkeyPatch, fast: HttpSettings
+    monkeypatch: pytest.MonkeyPatch, fast: HttpSettings, recording_proxy: str
 ) -> None:
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingProxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
-        monkeypatch.setenv("NO_PROXY", "direct.invalid")
-        session = build_session(fast)
-        assert send(session, "GET", "http://wiki.invalid/w/api.php").status_code == 200
-        assert _RecordingProxy.targets == ["http://wiki.invalid/w/api.php"]
-        with pytest.raises(HttpFailure) as e:  # NO_PROXY: connects directly, and that host does not exist
-            send(session, "GET", "http://direct.invalid/w/api.php")
-        assert e.value.error_type == "http_connection_error"
-        # The environment is read once per origin: a later change does not reach this session ...
-        monkeypatch.delenv("HTTP_PROXY")
-        assert send(session, "GET", "http://wiki.invalid/w/api.php?again=1").status_code == 200
-        assert _RecordingProxy.targets[-1] == "http://wiki.invalid/w/api.php?again=1"
-        # ... but does reach a new session, which now connects directly (and that host does not exist).
-        with pytest.raises(HttpFailure):
-            send(build_session(fast), "GET", "http://wiki.invalid/w/api.php")
-        assert len(_RecordingProxy.targets) == 2
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
+    monkeypatch.setenv("HTTP_PROXY", recording_proxy)
+    monkeypatch.setenv("NO_PROXY", "direct.invalid")
+    session = build_session(fast)
+    assert send(session, "GET", "http://wiki.invalid/w/api.php").status_code == 200
+    assert RecordingProxy.targets == ["http://wiki.invalid/w/api.php"]
+    with pytest.raises(HttpFailure) as e:  # NO_PROXY: connects directly, and that host does not exist
+        send(session, "GET", "http://direct.invalid/w/api.php")
+    assert e.value.error_type == "http_connection_error"
+    # The environment is read once per origin: a later change does not reach this session ...
+    monkeypatch.delenv("HTTP_PROXY")
+    assert send(session, "GET", "http://wiki.invalid/w/api.php?again=1").status_code == 200
+    assert RecordingProxy.targets[-1] == "http://wiki.invalid/w/api.php?again=1"
+    # ... but does reach a new session, which now connects directly (and that host does not exist).
+    with pytest.raises(HttpFailure):
+        send(build_session(fast), "GET", "http://wiki.invalid/w/api.php")
+    assert len(RecordingProxy.targets) == 2
 
 
 # -- the plain-request path: what requests would send, with less work ---------------------------

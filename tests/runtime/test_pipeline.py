@@ -141,12 +141,17 @@ def test_contract_mismatch_fails_when_built(job_dir: Path, add_module: Any) -> N
 
         def returns_error(event: PageChange) -> ErrorEvent:
             raise AssertionError("never called")
+
+        async def without_session(event: PageChange) -> PageChange:
+            raise AssertionError("never called")
     ''')
     stream = Stream(Job.load(job_dir))
     with pytest.raises(ContractError, match=r"backwards takes ErrorEvent but the stream carries PageChange"):
         stream.process(wrong.backwards)
     with pytest.raises(ContractError, match=r"returns ErrorEvent but the sink expects PageChange"):
         stream.process(wrong.returns_error).chain()
+    with pytest.raises(ContractError, match=r"without_session: an `async def` process function takes an aiohttp"):
+        stream.process(wrong.without_session)
 
 
 @pytest.mark.flink
@@ -209,3 +214,38 @@ def test_operators_set_the_python_log_level(add_module: Any, job_dir: Path, vali
         config["flink"]["python_log_level"] = configured
     run = run_on_flink(module.pipeline, job_dir=job_dir, events=[json.dumps(fresh(valid_events[0]))], config=config)
     assert [e["message"] for e in run.errors] == [f"RuntimeError: root log level {expected}"]
+
+
+@pytest.mark.flink
+def test_async_steps_run_their_chains_on_the_event_loop(add_module: Any, job_dir: Path,
+                                                       valid_events: list[dict[str, Any]]) -> None:
+    # An async process function's operator runs each event's whole chain on the function's
+    # event loop, at most max_workers at a time: the sync step after it runs there too (on the
+    # worker pool, the thread would be an "evgen-process" one).
+    module = add_module("asyncsteps", '''
+        import asyncio
+        import threading
+
+        import aiohttp
+
+        from evgen import Stream
+
+        from .models import PageChange
+
+
+        async def pause(event: PageChange, session: aiohttp.ClientSession) -> PageChange:
+            await asyncio.sleep(0.05)
+            return event
+
+
+        def where(event: PageChange) -> PageChange:
+            return event.model_copy(update={"comment": threading.current_thread().name})
+
+
+        def pipeline(stream: Stream) -> Stream:
+            return stream.process(pause, batch_size=8, max_workers=4).process(where)
+    ''')
+    events = [json.dumps(fresh(valid_events[i % len(valid_events)])) for i in range(12)]
+    run = run_on_flink(module.pipeline, job_dir=job_dir, events=events)
+    run.assert_conserved()
+    assert len(run.outputs) == 12 and {o["comment"] for o in run.outputs} == {"evgen-http-pause"}

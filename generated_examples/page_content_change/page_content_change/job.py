@@ -18,6 +18,7 @@ The job's own settings are the config's ``params:`` section (:class:`JobParams`)
     params:
       action_api_url: "https://{domain}/w/api.php"   # the endpoint of each wiki
       maxlag: 5                                      # seconds; null to leave it out
+      http_client: requests                          # or aiohttp: EnrichWithContentAsync
 
 and its HTTP client (timeouts, retries, User-Agent) is the ``http:`` section.
 
@@ -31,13 +32,14 @@ and its HTTP client (timeouts, retries, User-Agent) is the ``http:`` section.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
+import aiohttp
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evgen import ConfigError, Stream
-from evgen.mediawiki import DEFAULT_URL_TEMPLATE, ActionApi, Revision, Slot, check_url_template
+from evgen.mediawiki import DEFAULT_URL_TEMPLATE, ActionApi, AsyncActionApi, Revision, Slot, check_url_template
 
 from .models import PageChange, PageContentChange
 
@@ -58,6 +60,8 @@ class JobParams(BaseModel):
     """Endpoint template; ``{domain}`` is replaced by the event's ``meta.domain``."""
     maxlag: int | None = Field(DEFAULT_MAXLAG_S, ge=0)
     """Seconds of replica lag above which the API answers the ``maxlag`` error; None: not sent."""
+    http_client: Literal["requests", "aiohttp"] = "requests"
+    """``aiohttp``: the async function, whose requests one event loop makes (less CPU per request)."""
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> JobParams:
@@ -97,14 +101,46 @@ class EnrichWithContent:
 
     def __call__(self, event: PageChange, session: requests.Session) -> PageContentChange:
         """``event`` with ``revision.content_slots`` filled from the Action API (deletes as they are)."""
-        data = event.model_dump(by_alias=True, exclude_unset=True)
-        if event.page_change_kind != "delete":
-            domain = event.meta.domain
-            if domain is None:
-                raise MissingDomainError(f"event {event.meta.id} has no meta.domain: cannot choose an Action API endpoint")
-            api = ActionApi(session, self.url_template, maxlag=self.maxlag)
-            data = with_content(data, api.revision(domain, event.revision.rev_id))
-        return PageContentChange.model_validate(data)
+        if event.page_change_kind == "delete":
+            return enriched(event, None)
+        api = ActionApi(session, self.url_template, maxlag=self.maxlag)
+        return enriched(event, api.revision(domain_of(event), event.revision.rev_id))
+
+
+@dataclass(frozen=True)
+class EnrichWithContentAsync:
+    """:class:`EnrichWithContent` written ``async def``: the runtime injects an
+    ``aiohttp.ClientSession``, and one event loop per operator makes every request.
+
+        >>> EnrichWithContentAsync("http://127.0.0.1:8089/{domain}/w/api.php").maxlag
+        5
+    """
+
+    url_template: str = DEFAULT_URL_TEMPLATE
+    maxlag: int | None = DEFAULT_MAXLAG_S
+
+    def __post_init__(self) -> None:
+        check_url_template(self.url_template)
+
+    async def __call__(self, event: PageChange, session: aiohttp.ClientSession) -> PageContentChange:
+        """``event`` with ``revision.content_slots`` filled from the Action API (deletes as they are)."""
+        if event.page_change_kind == "delete":
+            return enriched(event, None)
+        api = AsyncActionApi(session, self.url_template, maxlag=self.maxlag)
+        return enriched(event, await api.revision(domain_of(event), event.revision.rev_id))
+
+
+def domain_of(event: PageChange) -> str:
+    """The wiki whose API has the event's revision: ``meta.domain`` (:class:`MissingDomainError` if absent)."""
+    if event.meta.domain is None:
+        raise MissingDomainError(f"event {event.meta.id} has no meta.domain: cannot choose an Action API endpoint")
+    return event.meta.domain
+
+
+def enriched(event: PageChange, revision: Revision | None) -> PageContentChange:
+    """``event`` as a page_content_change, with ``revision``'s slots merged in (None: as it is)."""
+    data = event.model_dump(by_alias=True, exclude_unset=True)
+    return PageContentChange.model_validate(data if revision is None else with_content(data, revision))
 
 
 def with_content(event: Mapping[str, Any], revision: Revision) -> dict[str, Any]:
@@ -147,9 +183,11 @@ def sha1_base36(hex_digest: str) -> str:
 
 
 def pipeline(stream: Stream) -> Stream:
-    """The job's dataflow: every page change through :class:`EnrichWithContent` to the sink.
+    """The job's dataflow: every page change through :class:`EnrichWithContent` (or its async twin,
+    ``params.http_client: aiohttp``) to the sink.
 
     Worker pool and mini-batches come from the config's ``process:`` section.
     """
     params = JobParams.from_params(stream.params)
-    return stream.process(EnrichWithContent(params.action_api_url, params.maxlag), name="enrich_with_content")
+    client = EnrichWithContentAsync if params.http_client == "aiohttp" else EnrichWithContent
+    return stream.process(client(params.action_api_url, params.maxlag), name="enrich_with_content")

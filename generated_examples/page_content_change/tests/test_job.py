@@ -86,8 +86,12 @@ def edit_of_revision(rev_id: int) -> str:
     return json.dumps(event)
 
 
-def config(template: str, **http: Any) -> dict[str, Any]:
-    return {"params": {"action_api_url": template}, "http": {**HTTP, **http}}
+def config(template: str, client: str = "requests", **http: Any) -> dict[str, Any]:
+    return {"params": {"action_api_url": template, "http_client": client}, "http": {**HTTP, **http}}
+
+
+#: ``params.http_client``: the process function on a requests session, and its async twin on aiohttp.
+CLIENTS = ["requests", "aiohttp"]
 
 
 @dataclass(frozen=True)
@@ -179,9 +183,10 @@ def check_errors(run: JobRun, expected: dict[str, str], validate_error: Callable
 # -- the job end to end ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_enriches_the_sample_events_and_sends_each_failure_class_to_the_error_stream(
-    runner: Runner, action_api: FakeActionApi, validate_error: Callable[[dict[str, Any]], Any]
+    runner: Runner, client: str, action_api: FakeActionApi, validate_error: Callable[[dict[str, Any]], Any]
 ) -> None:
     samples = sample_lines()
     case_lines = {case.rev_id: edit_of_revision(case.rev_id) for case in CASES}
@@ -189,7 +194,7 @@ def test_enriches_the_sample_events_and_sends_each_failure_class_to_the_error_st
     for case in CASES:
         case.inject(action_api)
 
-    run = runner(job.pipeline, job_dir=JOB_DIR, events=lines, config=config(action_api.url_template))
+    run = runner(job.pipeline, job_dir=JOB_DIR, events=lines, config=config(action_api.url_template, client))
 
     kinds = {line: classify(line) for line in lines}
     failing = {case_lines[c.rev_id]: c.error_type for c in CASES if c.error_type is not None}
@@ -230,16 +235,17 @@ def test_enriches_the_sample_events_and_sends_each_failure_class_to_the_error_st
     run.assert_conserved()
 
 
+@pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_read_timeouts_are_retried_then_an_error_event(
-    runner: Runner, action_api: FakeActionApi, validate_error: Callable[[dict[str, Any]], Any]
+    runner: Runner, client: str, action_api: FakeActionApi, validate_error: Callable[[dict[str, Any]], Any]
 ) -> None:
     silent, stalls_once = 900101, 900102
     action_api.inject(Fault.read_timeout(delay_s=3), rev_id=silent)  # no answer in time, ever
     action_api.inject(Fault.stall_body(delay_s=3), rev_id=stalls_once, times=1)  # half a body, then silence
     lines = [edit_of_revision(silent), edit_of_revision(stalls_once)]
 
-    run = runner(job.pipeline, job_dir=JOB_DIR, events=lines, config=config(action_api.url_template, read_timeout_s=1))
+    run = runner(job.pipeline, job_dir=JOB_DIR, events=lines, config=config(action_api.url_template, client, read_timeout_s=1))
 
     check_errors(run, {lines[0]: "http_read_timeout"}, validate_error)
     assert f"no HTTP response for {action_api.base_url}/{DOMAIN}/w/api.php?" in run.errors[0]["message"]
@@ -249,15 +255,16 @@ def test_read_timeouts_are_retried_then_an_error_event(
     run.assert_conserved()
 
 
+@pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_connect_timeouts_are_an_error_event_and_deletes_need_no_connection(
-    runner: Runner, action_api: FakeActionApi, validate_error: Callable[[dict[str, Any]], Any]
+    runner: Runner, client: str, action_api: FakeActionApi, validate_error: Callable[[dict[str, Any]], Any]
 ) -> None:
     edit, delete = json.dumps(real_event("edit")), json.dumps(real_event("delete"))
     template = action_api.connect_timeout_url_template  # a port that never accepts
 
     run = runner(job.pipeline, job_dir=JOB_DIR, events=[edit, delete],
-                 config=config(template, connect_timeout_s=0.2, retries=1))
+                 config=config(template, client, connect_timeout_s=0.2, retries=1))
 
     check_errors(run, {edit: "http_connect_timeout"}, validate_error)
     assert [o["page_change_kind"] for o in run.outputs] == ["delete"]
@@ -321,8 +328,9 @@ def test_sha1_base36_is_mediawikis_form() -> None:
     assert job.sha1_base36("0" * 39 + "1") == "0" * 30 + "1"
 
 
-def test_the_process_function_pickles_and_works_where_it_lands(action_api: FakeActionApi) -> None:
-    enrich = job.EnrichWithContent(action_api.url_template, maxlag=3)
+@pytest.mark.parametrize("function", [job.EnrichWithContent, job.EnrichWithContentAsync])
+def test_the_process_function_pickles_and_works_where_it_lands(action_api: FakeActionApi, function: Any) -> None:
+    enrich = function(action_api.url_template, maxlag=3)
     assert pickle.loads(pickle.dumps(enrich)) == enrich
     assert cloudpickle.loads(cloudpickle.dumps(enrich)) == enrich
     # As the runtime ships it: wrapped for session injection, pickled, opened in the operator.
