@@ -182,8 +182,9 @@ async def send_async(
     """One request, read completely; the usable 2xx answer, or :class:`HttpFailure`.
 
     Connection failures, timeouts and the retryable statuses (``Retry-After`` honoured) are
-    retried per the session's settings, for the methods in ``retry_methods``. Redirects are followed up to
-    ``max_redirects``; a header in ``credential_headers`` never follows one to another origin.
+    retried per the session's settings, for the methods in ``retry_methods``. Redirects are
+    followed up to ``max_redirects``; a header in ``credential_headers`` never follows one to
+    another origin.
     """
     settings = session_settings(session)
     method = method.upper()

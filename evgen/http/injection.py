@@ -255,7 +255,7 @@ class AsyncHttpProcessFunction(InjectedFunction[E, R]):
     def _build(self, settings: HttpSettings, pool_size: int) -> tuple[Any, Any]:
         from evgen.http.aio import LoopThread, build_async_session
 
-        loop = LoopThread(f"evgen-http-{_name(self._fn)}")
+        loop = LoopThread(f"evgen-http-{getattr(self._fn, '__name__', type(self._fn).__name__)}")
         return loop, loop.run(build_async_session(settings, pool_size))
 
     def _dispose(self, resource: tuple[Any, Any]) -> None:
