@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import ssl
 import threading
 from collections.abc import Coroutine, Mapping
@@ -57,6 +58,9 @@ class LoopThread:
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the loop and wait for its result (or exception) in this thread."""
+        if threading.current_thread() is self._thread:
+            coroutine.close()
+            raise RuntimeError("LoopThread.run on the loop's own thread would wait for itself; await instead")
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def close(self) -> None:
@@ -79,11 +83,16 @@ def _headers(settings: HttpSettings, *, credentials: bool) -> dict[str, str]:
 
 
 def _ssl(settings: HttpSettings) -> ssl.SSLContext | bool:
+    """The trust requests would use: a configured CA bundle; else, for ``verify_tls: true``,
+    ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` from the environment, else certifi's bundle."""
     if settings.verify_tls is False:
         return False
     if isinstance(settings.verify_tls, str):
         return ssl.create_default_context(cafile=settings.verify_tls)
-    return True
+    import certifi
+
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+    return ssl.create_default_context(cafile=bundle)
 
 
 async def build_async_session(settings: HttpSettings | None = None, pool_size: int = 1) -> aiohttp.ClientSession:
@@ -189,9 +198,10 @@ async def send_async(
     settings = session_settings(session)
     method = method.upper()
     budget = RetryBudget(settings, method)
+    query = _query(params)
     while True:
         try:
-            return await _follow(session, settings, method, url, params, headers)
+            return await _follow(session, settings, method, url, query, headers)
         except HttpFailure as failure:
             if method not in settings.retry_methods:
                 failure.retryable = False
@@ -200,8 +210,24 @@ async def send_async(
             await asyncio.sleep(wait)
 
 
+def _query(params: Mapping[str, Any] | None) -> list[tuple[str, str]] | None:
+    """``params`` as requests encodes them: ``None`` values left out, lists repeated, the rest ``str``.
+
+        >>> _query({"a": None, "b": True, "c": [1, 2], "d": "x"})
+        [('b', 'True'), ('c', '1'), ('c', '2'), ('d', 'x')]
+    """
+    if not params:
+        return None
+    pairs = []
+    for key, value in params.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is not None:
+                pairs.append((str(key), item if isinstance(item, str) else str(item)))
+    return pairs
+
+
 async def _follow(session: aiohttp.ClientSession, settings: HttpSettings, method: str, url: str,
-                  params: Mapping[str, Any] | None, headers: Mapping[str, str] | None) -> AsyncResponse:
+                  params: list[tuple[str, str]] | None, headers: Mapping[str, str] | None) -> AsyncResponse:
     sent = CIMultiDict({**_headers(settings, credentials=True), **(headers or {})})
     redirects = 0
     while True:
@@ -215,8 +241,8 @@ async def _follow(session: aiohttp.ClientSession, settings: HttpSettings, method
             for name in _credential_names(settings):
                 sent.popall(name, None)
         url, params = target, None
-        if response.status == 303:
-            method = "GET"
+        if (response.status in (302, 303) and method != "HEAD") or (response.status == 301 and method == "POST"):
+            method = "GET"  # as requests' rebuild_method does
     failure = failure_for_status(response.status, response.url)
     if failure is None:
         return response
@@ -233,7 +259,7 @@ async def _follow(session: aiohttp.ClientSession, settings: HttpSettings, method
     raise failure
 
 
-async def _once(session: aiohttp.ClientSession, method: str, url: str, params: Mapping[str, Any] | None,
+async def _once(session: aiohttp.ClientSession, method: str, url: str, params: list[tuple[str, str]] | None,
                 headers: CIMultiDict[str]) -> AsyncResponse:
     try:
         async with session.request(method, url, params=params, headers=headers, allow_redirects=False,
@@ -244,7 +270,7 @@ async def _once(session: aiohttp.ClientSession, method: str, url: str, params: M
         raise failure_for_aiohttp(e, _with_query(url, params)) from e
 
 
-def _with_query(url: str, params: Mapping[str, Any] | None) -> str:
+def _with_query(url: str, params: list[tuple[str, str]] | None) -> str:
     """``url`` with ``params`` as aiohttp sends them (for failure messages; redacted there)."""
     if not params:
         return url

@@ -256,7 +256,11 @@ class AsyncHttpProcessFunction(InjectedFunction[E, R]):
         from evgen.http.aio import LoopThread, build_async_session
 
         loop = LoopThread(f"evgen-http-{getattr(self._fn, '__name__', type(self._fn).__name__)}")
-        return loop, loop.run(build_async_session(settings, pool_size))
+        try:
+            return loop, loop.run(build_async_session(settings, pool_size))
+        except BaseException:
+            loop.close()
+            raise
 
     def _dispose(self, resource: tuple[Any, Any]) -> None:
         loop, session = resource

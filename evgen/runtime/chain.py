@@ -15,6 +15,7 @@ in-process.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal
@@ -117,12 +118,20 @@ class EventChain:
                 if not items:
                     return Completed(dropped=step.name)
             return Completed(outputs=[self._finish(item) for item in items])
+        except asyncio.CancelledError as e:  # raised by user code, unless this task is being cancelled
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            return self._failed(raw, e)
         except Exception as e:
             return self._failed(raw, e)
 
     def event_loop(self) -> Any | None:
-        """The event loop thread of the chain's ``async`` steps once they are open (None if it has
-        none, or if they do not share one): where :meth:`complete_async` runs."""
+        """The event loop thread of the chain's ``async`` steps once they are open: where
+        :meth:`complete_async` runs. None if it has none, if they do not share one, or if a step
+        does blocking I/O (an injected ``requests`` session): on the loop it would stall the rest."""
+        if any(hasattr(step.fn, "open") and not hasattr(step.fn, "acall") for step in self.steps):
+            return None
         loops = {id(loop): loop for step in self.steps if (loop := getattr(step.fn, "loop", None)) is not None}
         return next(iter(loops.values())) if len(loops) == 1 else None
 
@@ -136,7 +145,7 @@ class EventChain:
             return Completed(dropped="canary")
         return event
 
-    def _failed(self, raw: Any, e: Exception) -> Completed:
+    def _failed(self, raw: Any, e: BaseException) -> Completed:
         text = self.source.text(raw)
         if isinstance(e, _Failure):
             return Completed(error=self.errors.build(text, error_type=e.error_type, message=str(e), exc=e.cause))

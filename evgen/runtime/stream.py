@@ -53,6 +53,8 @@ class Stream:
 
     def filter(self, fn: Callable[[Any], bool], name: str | None = None) -> Stream:
         """Keep events for which ``fn`` is true; the others are counted as filtered."""
+        if contract.is_async(fn):  # its coroutine would always be true
+            raise ContractError(f"filter({contract.function_name(fn)}): a filter is a plain `def`, not `async def`")
         step = Step.filter(fn, name)
         contract.check_accepts(fn, self.flowing, f"filter({step.name})")
         return replace(self, steps=self.steps + (step,))

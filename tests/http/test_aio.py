@@ -193,3 +193,30 @@ def test_environment_proxies_are_used_and_read_once_per_origin(
 
     assert loop.run(calls()) == [200, 200]
     assert RecordingProxy.targets == ["http://wiki.invalid/w/api.php", "http://wiki.invalid/w/api.php?again=1"]
+
+
+def test_params_are_encoded_as_requests_encodes_them(action_api: FakeActionApi, loop: LoopThread,
+                                                     fast: HttpSettings, query: Query) -> None:
+    params = {**query(7), "rvcontinue": None, "rvlimit": 1, "flag": True, "titles": ["A", "B"]}
+    assert ask(loop, fast, "GET", action_api.endpoint("x"), params=params).status == 200
+    (sent,) = action_api.requests_for(7)
+    assert "rvcontinue" not in sent.params and (sent.params["rvlimit"], sent.params["flag"]) == ("1", "True")
+
+
+def test_the_ca_bundle_of_the_environment_is_trusted_as_requests_trusts_it(
+    certificate: tuple[str, str], loop: LoopThread, fast: HttpSettings, query: Query, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certificate[0])
+    with FakeActionApi(tls=certificate) as api:
+        assert ask(loop, fast, "GET", api.endpoint("x"), params=query(7)).status == 200
+
+
+def test_the_loop_refuses_to_wait_for_itself(loop: LoopThread) -> None:
+    async def inner() -> str:
+        return "never"
+
+    async def outer() -> str:
+        return loop.run(inner())  # from the loop's own thread: would hang
+
+    with pytest.raises(RuntimeError, match="would wait for itself"):
+        loop.run(outer())

@@ -152,6 +152,8 @@ def test_contract_mismatch_fails_when_built(job_dir: Path, add_module: Any) -> N
         stream.process(wrong.returns_error).chain()
     with pytest.raises(ContractError, match=r"without_session: an `async def` process function takes an aiohttp"):
         stream.process(wrong.without_session)
+    with pytest.raises(ContractError, match=r"filter\(.*without_session\): a filter is a plain `def`, not `async def`"):
+        stream.filter(wrong.without_session)  # type: ignore[arg-type]
 
 
 @pytest.mark.flink
@@ -249,3 +251,63 @@ def test_async_steps_run_their_chains_on_the_event_loop(add_module: Any, job_dir
     run = run_on_flink(module.pipeline, job_dir=job_dir, events=events)
     run.assert_conserved()
     assert len(run.outputs) == 12 and {o["comment"] for o in run.outputs} == {"evgen-http-pause"}
+
+
+def test_a_cancelled_error_from_an_async_step_is_an_error_event(job_dir: Path, valid_events: list[dict[str, Any]],
+                                                               add_module: Any) -> None:
+    import asyncio
+
+    module = add_module("cancels", '''
+        import asyncio
+
+        import aiohttp
+
+        from evgen import Stream
+
+        from .models import PageChange
+
+
+        async def cancels(event: PageChange, session: aiohttp.ClientSession) -> PageChange:
+            raise asyncio.CancelledError("gave up")
+
+
+        def pipeline(stream: Stream) -> Stream:
+            return stream.process(cancels)
+    ''')
+    stream = module.pipeline(Stream(Job.load(job_dir)))
+    chain = stream.chain()
+    for resource in stream.resources:
+        resource.open()
+    try:
+        done = asyncio.run(chain.complete_async(json.dumps(fresh(valid_events[0]))))
+    finally:
+        for resource in stream.resources:
+            resource.close()
+    assert done.error is not None and done.error["error_type"] == "CancelledError"
+
+
+def test_a_blocking_session_step_keeps_the_chain_off_the_event_loop(job_dir: Path, add_module: Any) -> None:
+    module = add_module("mixed", '''
+        import aiohttp
+        import requests
+
+        from .models import PageChange
+
+
+        async def fetch(event: PageChange, session: aiohttp.ClientSession) -> PageChange:
+            return event
+
+
+        def fetch_blocking(event: PageChange, session: requests.Session) -> PageChange:
+            return event
+    ''')
+    alone = Stream(Job.load(job_dir)).process(module.fetch)
+    mixed = alone.process(module.fetch_blocking)
+    for resource in mixed.resources:
+        resource.open()
+    try:
+        assert alone.chain().event_loop() is not None  # the async step's own loop
+        assert mixed.chain().event_loop() is None  # a requests call would stall the loop: the thread pool runs it
+    finally:
+        for resource in mixed.resources:
+            resource.close()
