@@ -7,6 +7,7 @@ import http.server
 import shutil
 import subprocess
 import threading
+import typing
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,6 +18,20 @@ from evgen.testing.action_api import FakeActionApi
 
 Query = Callable[[int], dict[str, str]]
 Ask = Callable[..., requests.Response]
+
+
+class Event(typing.NamedTuple):
+    """What the process functions of the injection tests take: a revision and its API endpoint."""
+
+    rev_id: int
+    url: str
+
+
+class Out(typing.NamedTuple):
+    """What they return: the revision and the status of the answer."""
+
+    rev_id: int
+    status: int
 
 
 @pytest.fixture

@@ -21,17 +21,7 @@ from evgen.http import AsyncHttpProcessFunction, HttpFailure, HttpSettings, http
 from evgen.http.aio import AsyncResponse, LoopThread, build_async_session, send_async
 from evgen.testing.action_api import FakeActionApi, Fault
 
-from .conftest import Query, RecordingProxy
-
-
-class Event(typing.NamedTuple):
-    rev_id: int
-    url: str
-
-
-class Out(typing.NamedTuple):
-    rev_id: int
-    status: int
+from .conftest import Event, Out, Query, RecordingProxy
 
 
 async def fetch(event: Event, session: aiohttp.ClientSession) -> Out:

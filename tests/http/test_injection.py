@@ -6,7 +6,6 @@ import inspect
 import pickle
 import socket
 import typing
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
@@ -27,17 +26,7 @@ from evgen.http import (
 )
 from evgen.testing.action_api import FakeActionApi
 
-Query = Callable[[int], dict[str, str]]
-
-
-class Event(typing.NamedTuple):
-    rev_id: int
-    url: str
-
-
-class Out(typing.NamedTuple):
-    rev_id: int
-    status: int
+from .conftest import Event, Out, Query
 
 
 def fetch(event: Event, session: requests.Session) -> Out:
