@@ -6,8 +6,9 @@ models were generated from), drop canaries, change ``page.page_title``, set ``$s
 ``meta.stream`` / ``meta.dt`` / ``meta.id`` as evgen's normalization does, validate the
 output against the sink schema, encode, and route every failure as an error event to a side
 output. ``minimal`` only decodes, changes the field and encodes (failures still go to the
-side output): the floor of what any Python job pays. ``bare_chain`` calls the typed job's own
-chain from a plain ProcessFunction (:class:`BareChain`).
+side output): the floor of what any Python job pays. ``validated_rs`` is ``validated`` with
+jsonschema-rs (what evgen's sinks validate outputs with) instead of fastjsonschema, both ways.
+``bare_chain`` calls the typed job's own chain from a plain ProcessFunction (:class:`BareChain`).
 
     job = HandWrittenJob(variant="validated", source_schema=..., sink_schema=...,
                          sink_stream="mediawiki.page_content_change.v1", job="handwritten")
@@ -40,7 +41,7 @@ from pyflink.datastream.connectors.file_system import (
 #: What every benchmark job puts in front of ``page.page_title`` (the one changed field).
 MARK = "bench:"
 ERRORS = OutputTag("errors", Types.STRING())
-Variant = Literal["validated", "minimal", "bare_chain"]
+Variant = Literal["validated", "validated_rs", "minimal", "bare_chain"]
 
 
 def _now() -> str:
@@ -67,17 +68,22 @@ class HandWritten(ProcessFunction):  # type: ignore[misc]
             formats = {"uri-reference": r"^.*$"}
             self._validate_in = fastjsonschema.compile(self.source_schema, formats=formats)
             self._validate_out = fastjsonschema.compile(self.sink_schema, formats=formats)
+        elif self.variant == "validated_rs":
+            import jsonschema_rs
+
+            self._validate_in = jsonschema_rs.validator_for(self.source_schema).validate
+            self._validate_out = jsonschema_rs.validator_for(self.sink_schema).validate
 
     def process_element(self, value: str, ctx: ProcessFunction.Context) -> Iterator[Any]:
         try:
             event = json.loads(value)
-            if self.variant == "validated":
+            if self.variant != "minimal":
                 self._validate_in(event)
                 if event["meta"].get("domain") == "canary":
                     return
             page = event["page"]
             page["page_title"] = MARK + page["page_title"]
-            if self.variant == "validated":
+            if self.variant != "minimal":
                 event["$schema"] = self.sink_schema["$id"]
                 meta = event["meta"]
                 meta["stream"] = self.sink_stream

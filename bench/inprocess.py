@@ -59,6 +59,7 @@ FUNCTIONS: dict[str, Callable[[Context], Callable[[str], Any]]] = {
     "typed": lambda ctx: _evgen_chain(ctx, "passthrough"),
     "typed_template": lambda ctx: _evgen_chain(ctx, "template_carry"),
     "handwritten": lambda ctx: _handwritten(ctx, "validated"),
+    "handwritten_rs": lambda ctx: _handwritten(ctx, "validated_rs"),
     "handwritten_minimal": lambda ctx: _handwritten(ctx, "minimal"),
 }
 

@@ -69,5 +69,6 @@ def describe() -> dict[str, Any]:
         "pydantic": _version("pydantic"),
         "pydantic_core": _version("pydantic-core"),
         "fastjsonschema": _version("fastjsonschema"),
+        "jsonschema_rs": _version("jsonschema-rs"),
         "evgen": _version("evgen"),
     }

@@ -60,6 +60,7 @@ def render(results: dict[str, Any]) -> str:
         ["cores", str(m["cores"])], ["memory", f"{m['memory_gib']} GiB"], ["CPU", m["cpu_model"]],
         ["OS", m["os"]], ["Python", m["python"]], ["Java", m["java"]], ["Flink (apache-flink)", m["flink"]],
         ["pydantic / pydantic-core", f"{m['pydantic']} / {m['pydantic_core']}"],
+        ["jsonschema-rs (evgen) / fastjsonschema (hand-written)", f"{m.get('jsonschema_rs')} / {m.get('fastjsonschema')}"],
         ["1-min load average: start → each section → end", " → ".join(
             [_fmt(load.get("before", {}).get("load1"), 1)]
             + [f"{name} {_fmt(v.get('load1'), 1)}" for name, v in (load.get("sections") or {}).items()]
@@ -115,6 +116,9 @@ def render(results: dict[str, Any]) -> str:
         if split:
             out += ["Python µs/event: the job's per-event code alone, in this process, over the first "
                     f"{run['in_process_events']:,} events; Flink + runtime: 1 / (events/s) minus that.", ""]
+            out += [f"In-process only, `{name}` ({only['label']}): "
+                    f"{_fmt(only['python_us_per_event_in_process']['median'], 1)} Python µs/event."
+                    for name, only in (run.get("in_process_only") or {}).items()] + [""]
         out += [f"- typed / hand-written (same work): **{_mmm(run['ratio'], 3)}**",
                 f"- typed / hand-written minimal: {_mmm(run.get('ratio_vs_minimal'), 3)}"]
         if run.get("ratio_template"):
@@ -237,14 +241,15 @@ def _limits(s: dict[str, Any]) -> list[str]:
         lines.append(
             f"- **Throughput (20k events/s).** Only the hand-written job that validates nothing comes near it "
             f"({_fmt(minimal['events_per_s']['median'])} events/s). Validating input and output against the schemas "
-            f"is most of the per-event Python work: {_us(typed)} µs typed (pydantic-core), {_us(hand)} µs "
-            f"hand-written (fastjsonschema), {_us(minimal)} µs without validation; Flink's own per-record cost in "
-            f"thread mode comes on top.")
+            f"is most of the per-event Python work: {_us(typed)} µs typed (pydantic-core in, jsonschema-rs out), "
+            f"{_us(hand)} µs hand-written (fastjsonschema in and out), {_us(minimal)} µs without validation; Flink's "
+            f"own per-record cost in thread mode comes on top.")
     kafka = (s.get("typed_vs_handwritten") or {}).get("kafka") or {}
     if kafka.get("jobs"):
         lines.append(
             "- **Kafka ratio.** The typed job writes what an Event Platform producer must: the message key "
-            "(`message_key_fields`) and the event time as record timestamp, through the Table API Kafka sink; the "
+            "(`message_key_fields`) and the event time as record timestamp, through the Table API Kafka sink "
+            "(records cross from Python as UTF-8 bytes; chained operators share records without copies); the "
             "hand-written one writes bare values through the DataStream KafkaSink.")
     enrich = s.get("enrichment") or {}
     for name, key, cpu_key in (("requests", "levels", "client_cpu_us_per_request"),

@@ -15,7 +15,8 @@ runs every job once, the order rotating), each job in a fresh process. Jobs:
 
 The ratio is typed / handwritten events/s per round (median, min, max over rounds). The
 per-event Python cost of each job, measured in-process, splits the time into the job's
-own work and Flink's plumbing.
+own work and Flink's plumbing. evgen validates outputs with jsonschema-rs, the baseline with
+fastjsonschema; ``handwritten_rs`` (in-process only) shows the baseline's Python with jsonschema-rs.
 
     results = run_file(ctx)
     results["ratio"]["median"]
@@ -38,6 +39,9 @@ LABELS = {
     "typed_bare": "evgen's typed chain in a plain PyFlink ProcessFunction (no evgen operator)",
 }
 IN_PROCESS_EVENTS = 20_000
+#: Measured in-process only (no Flink run): what the hand-written job's Python would cost with
+#: the validator evgen's sinks use.
+IN_PROCESS_ONLY = {"handwritten_rs": "hand-written, same work, jsonschema-rs instead of fastjsonschema in and out"}
 #: Jobs whose per-event Python code is another job's: measured in-process once, under that name.
 SAME_CODE_AS = {"typed_bare": "typed"}
 T = TypeVar("T")
@@ -75,7 +79,7 @@ def run_file(ctx: Context) -> dict[str, Any]:
             overheads[name].add(m.overhead_s)
             steady[name] = steady[name] and m.steady
     lines = ctx.data.read_text(encoding="utf-8").splitlines()[:IN_PROCESS_EVENTS]
-    in_process = {name: Series() for name in jobs if name not in SAME_CODE_AS}
+    in_process = {name: Series() for name in [*jobs, *IN_PROCESS_ONLY] if name not in SAME_CODE_AS}
     for _ in range(s.runs):
         for name in in_process:
             in_process[name].add(per_event_us(ctx, name, lines))
@@ -104,4 +108,6 @@ def run_file(ctx: Context) -> dict[str, Any]:
         "ratio_operator": ratio(rates["typed"], rates["typed_bare"]).to_dict(3),
         "ratio_bare": ratio(rates["typed_bare"], rates["handwritten"]).to_dict(3),
         "in_process_events": len(lines),
+        "in_process_only": {name: {"label": label, "python_us_per_event_in_process": in_process[name].to_dict(1)}
+                            for name, label in IN_PROCESS_ONLY.items()},
     }

@@ -3,8 +3,10 @@
 A source turns an :class:`Endpoint` into a ``DataStream`` of JSON strings (one
 event each, exactly the bytes the producer wrote, decoded as UTF-8). A sink
 consumes a ``DataStream`` of :func:`sink_record_type` rows ``(key, value, ts)``:
-``value`` the event's JSON, ``key`` the JSON of its ``message_key_fields`` (or
-None), ``ts`` the event time in epoch milliseconds (or None).
+``value`` the event's JSON (UTF-8 bytes), ``key`` the JSON of its
+``message_key_fields`` (UTF-8 bytes, or None), ``ts`` the event time in epoch
+milliseconds (or None). Bytes, because Python hands bytes to the JVM as one copy,
+while Flink turns a ``str`` into its own string data a character at a time.
 
     class MyConnector(Connector):
         name = "mine"
@@ -114,7 +116,19 @@ def _load_builtin() -> None:
 
 
 def sink_record_type() -> Any:
-    """Flink type of what sinks consume: ``Row(key: STRING, value: STRING, ts: LONG)``."""
+    """Flink type of what sinks consume: ``Row(key: BYTES, value: BYTES, ts: LONG)``."""
     from pyflink.common import Types
 
-    return Types.ROW_NAMED(["key", "value", "ts"], [Types.STRING(), Types.STRING(), Types.LONG()])
+    binary = Types.PRIMITIVE_ARRAY(Types.BYTE())
+    return Types.ROW_NAMED(["key", "value", "ts"], [binary, binary, Types.LONG()])
+
+
+def sink_record(key: str | None, value: str, ts: int | None) -> Any:
+    """One row of :func:`sink_record_type`.
+
+        >>> tuple(sink_record('{"id":1}', '{"id":1,"t":"é"}', 1700000000000))
+        (b'{"id":1}', b'{"id":1,"t":"\\xc3\\xa9"}', 1700000000000)
+    """
+    from pyflink.common import Row
+
+    return Row(None if key is None else key.encode(), value.encode(), ts)

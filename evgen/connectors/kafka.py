@@ -341,8 +341,8 @@ def _sink_schema() -> Any:
 
     return (
         Schema.new_builder()
-        .column("key", DataTypes.STRING())
-        .column("value", DataTypes.STRING())
+        .column("key", DataTypes.BYTES())
+        .column("value", DataTypes.BYTES())
         .column_by_metadata("ts", DataTypes.TIMESTAMP_LTZ(3), "timestamp")
         .build()
     )

@@ -31,6 +31,7 @@ from evgen.runtime.errorevents import (
     ErrorEventFactory,
 )
 from evgen.runtime.events import EventCodec
+from evgen.runtime.validation import InvalidEvent
 
 CANARY_DOMAIN = "canary"
 
@@ -183,10 +184,9 @@ class EventChain:
     def _finish(self, item: Any) -> tuple[str | None, str, int | None]:
         try:
             data = self.sink.normalize(item)
-        except (ValidationError, TypeError) as e:
-            detail = summarize(e.errors(include_url=False), limit=3) if isinstance(e, ValidationError) else str(e)
+        except InvalidEvent as e:
             raise _Failure(
-                INVALID_OUTPUT, f"output is not a valid {self.sink.stream} event ({self.sink.schema_uri}): {detail}", e
+                INVALID_OUTPUT, f"output is not a valid {self.sink.stream} event ({self.sink.schema_uri}): {e}", e
             ) from e
         return self.sink.key_of_dict(data), self.sink.encode(data), self.sink.event_time_ms(data)
 

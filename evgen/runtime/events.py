@@ -9,10 +9,16 @@ each raw input its bucket (a stable hash of the partition key).
     >>> class Event(BaseModel):
     ...     id: int
     ...     meta: dict[str, str]
-    >>> codec = EventCodec(Event, stream="my.stream", schema_uri="/my/schema/1.0.0", key_fields={"id": "id"})
+    >>> schema = {"type": "object", "properties": {"id": {"type": "integer"}, "meta": {"type": "object"}}}
+    >>> codec = EventCodec(Event, stream="my.stream", schema_uri="/my/schema/1.0.0", schema=schema,
+    ...                    key_fields={"id": "id"})
     >>> out = codec.normalize(codec.decode('{"id": 1, "meta": {"id": "x"}}'))
     >>> out["$schema"], out["meta"]["stream"], out["meta"]["id"], codec.key_of_dict(out)
     ('/my/schema/1.0.0', 'my.stream', 'x', '{"id":1}')
+    >>> codec.normalize({"id": "one"})
+    Traceback (most recent call last):
+    ...
+    evgen.runtime.validation.InvalidEvent: id: "one" is not of type "integer"
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import uuid
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
@@ -27,6 +34,7 @@ import pydantic_core
 from pydantic import BaseModel
 
 from evgen.runtime.errorevents import utc_now_iso
+from evgen.runtime.validation import EventValidator, InvalidEvent
 
 
 def encode_json(value: Any) -> str:
@@ -79,9 +87,15 @@ class EventCodec:
     model: type[BaseModel]
     stream: str
     schema_uri: str
+    #: The resolved JSONSchema the model was generated from: what outputs are validated
+    #: against, and how Flink Rows are read (the Row data path).
+    schema: Mapping[str, Any]
     key_fields: Mapping[str, str] = field(default_factory=dict)
-    #: The resolved JSONSchema; needed to read Flink Rows (the Row data path).
-    schema: Mapping[str, Any] | None = None
+
+    @cached_property
+    def validator(self) -> EventValidator:
+        """The compiled schema (compiled on first use: a source never needs it)."""
+        return EventValidator(self.schema)
 
     def decode(self, raw: Any) -> BaseModel:
         """Parse and validate ``raw``, a JSON string or a Flink Row (raises ``ValidationError``)."""
@@ -92,7 +106,6 @@ class EventCodec:
     def row_to_dict(self, row: Any) -> dict[str, Any]:
         from evgen.runtime.rows import from_row
 
-        assert self.schema is not None, "a Row input needs the stream's schema"
         return from_row(row, self.schema)
 
     def text(self, raw: Any) -> str:
@@ -105,17 +118,20 @@ class EventCodec:
 
     def normalize(self, event: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         """Set ``$schema``, ``meta.stream``, ``meta.dt`` (now) and ``meta.id`` (if absent);
-        validate against the model; return the JSON-shaped event.
+        validate against the stream's schema; return the JSON-shaped event.
 
-        Raises ``pydantic.ValidationError`` (or ``TypeError`` for a non-event) when the
-        result is not a valid event of this stream.
+        Raises :class:`~evgen.runtime.validation.InvalidEvent` when the result is not a
+        valid event of this stream (or not an event at all).
         """
-        if isinstance(event, BaseModel):
-            data = event.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True, warnings=False)
-        elif isinstance(event, Mapping):
-            data = dict(event)
-        else:
-            raise TypeError(f"expected a {self.model.__name__}, got {type(event).__name__}")
+        try:
+            if isinstance(event, BaseModel):
+                data = event.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True, warnings=False)
+            elif isinstance(event, Mapping):
+                data = pydantic_core.to_jsonable_python(dict(event), by_alias=True)  # datetimes, models -> JSON
+            else:
+                raise InvalidEvent(f"expected a {self.model.__name__}, got {type(event).__name__}")
+        except pydantic_core.PydanticSerializationError as e:
+            raise InvalidEvent(str(e)) from None
         data["$schema"] = self.schema_uri
         meta = dict(data.get("meta") or {})
         meta["stream"] = self.stream
@@ -123,7 +139,7 @@ class EventCodec:
         if "id" not in meta:
             meta["id"] = str(uuid.uuid4())
         data["meta"] = meta
-        self.model.__pydantic_validator__.validate_python(data)
+        self.validator.validate(data)
         return data
 
     def encode(self, event: Mapping[str, Any]) -> str:

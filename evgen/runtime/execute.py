@@ -149,7 +149,7 @@ def output_table(stream: Stream) -> Any:
     env = create_environment(job.config.flink, job.job_dir, job.connector_jars())
     t_env = StreamTableEnvironment.create(env)
     results = build_graph(stream, env, None, attach_sink=False)
-    schema = job.sink.codec.schema or {}
+    schema = job.sink.codec.schema
     rows = results.map(_ToRow(schema), output_type=row_type(schema)).name("evgen:to_row")
     return t_env.from_data_stream(rows)
 

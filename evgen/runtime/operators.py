@@ -30,12 +30,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from pyflink.common import Row, Types
+from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor
 from pyflink.datastream.time_domain import TimeDomain
 
-from evgen.connectors.base import sink_record_type
+from evgen.connectors.base import sink_record, sink_record_type
 from evgen.errors import ConfigError
 from evgen.runtime.chain import Completed, EventChain
 from evgen.runtime.events import encode_json, to_epoch_ms
@@ -149,14 +149,14 @@ class _Outcomes:
         if result.error is not None:
             status.count(f"error.{result.error['error_type']}")
             value = encode_json(result.error)
-            yield self.errors_tag, (Row(None, value, to_epoch_ms(result.error["dt"])) if self.error_records else value)
+            yield self.errors_tag, (sink_record(None, value, to_epoch_ms(result.error["dt"])) if self.error_records else value)
         elif result.dropped is not None:
             status.count(f"filtered.{result.dropped}")
         else:
             status.count("completed")
             for key, value, ts in result.outputs:
                 status.count("out")
-                yield Row(key, value, ts) if self.records else value
+                yield sink_record(key, value, ts) if self.records else value
 
 
 class DirectFunction(_Outcomes, ProcessFunction):

@@ -285,14 +285,14 @@ def fresh_events(templates: list[dict[str, Any]], copies: int) -> list[dict[str,
 
 
 def records_for_sink(stream: Any, key_fields: dict[str, str]) -> Any:
-    """Map JSON strings to sink rows (key from message_key_fields, ts from meta.dt) inside Flink."""
+    """Map JSON strings to sink records (key from message_key_fields, ts from meta.dt) inside Flink."""
     from evgen.connectors.base import sink_record_type
 
-    def to_row(value: str) -> Any:  # runs in the Python worker: only stdlib and pyflink here
+    def to_row(value: str) -> Any:  # runs in the Python worker: only stdlib, pyflink and evgen here
         import datetime as dt
         import json as js
 
-        from pyflink.common import Row
+        from evgen.connectors.base import sink_record
 
         event = js.loads(value)
         key: dict[str, Any] = {}
@@ -302,7 +302,7 @@ def records_for_sink(stream: Any, key_fields: dict[str, str]) -> Any:
                 field = field[part]
             key[name] = field
         ts = dt.datetime.fromisoformat(event["meta"]["dt"].replace("Z", "+00:00"))
-        return Row(js.dumps(key, separators=(",", ":")), value, int(ts.timestamp() * 1000))
+        return sink_record(js.dumps(key, separators=(",", ":")), value, int(ts.timestamp() * 1000))
 
     return stream.map(to_row, sink_record_type())
 
@@ -486,10 +486,10 @@ def test_read_records_topic_subset_from_a_timestamp(
     def describe(record: Any) -> Any:
         import json as js
 
-        from pyflink.common import Row
+        from evgen.connectors.base import sink_record
 
         fields = {"key": record[0], "value": record[1], "topic": record[2], "partition": record[3], "offset": record[4], "ts": record[5]}
-        return Row(record[0], js.dumps(fields), record[5])
+        return sink_record(record[0], js.dumps(fields), record[5])
 
     kafka.write(kafka.read_records(env, source).map(describe, sink_record_type()),
                 endpoint(kafka, "sink", sink_stream, bootstrap_servers=servers, topic_prefix="eqiad."))
