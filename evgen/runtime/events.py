@@ -26,8 +26,8 @@ from __future__ import annotations
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Callable, Mapping
 
 import pydantic_core
