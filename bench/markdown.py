@@ -149,7 +149,8 @@ def render(results: dict[str, Any]) -> str:
         out += ["## 3. Enrichment concurrency", "",
                 f"HTTP process function against the fake Action API on 127.0.0.1 answering after "
                 f"{enrich['latency_ms']:.0f} ms; batch_size = {enrich['batch_size_per_worker']} × max_workers. The "
-                "fake server runs in the suite's process, on the same 2 cores as the job.", "",
+                "fake server (aiohttp's server on one event loop) runs in the suite's process, on the same 2 cores "
+                "as the job.", "",
                 f"Synchronous per-event baseline (`sync=True`): {_mmm(sync['events_per_s'], 2)} events/s "
                 f"({_mmm(sync['fraction_of_bound'], 3)} of its bound {sync['bound_events_per_s']:.0f}/s).", ""]
         for title, key, cpu_key, alone in (
@@ -172,8 +173,9 @@ def render(results: dict[str, Any]) -> str:
                            "HTTP client alone: fraction of bound"], rows)
             out += [f"HTTP client alone: the same requests {alone} in a process of their own, no Flink, no event "
                     f"processing — the client's ceiling on this machine (CPU per request, over all levels: "
-                    f"{_mmm(enrich.get(cpu_key))} µs, the small levels carrying the process start-up; one Python "
-                    "worker holds one GIL, so about 1 / that is the most requests/s it can issue).", ""]
+                    f"{_mmm(enrich.get(cpu_key))} µs; only the requests are timed, after imports and the session "
+                    "are set up; one Python worker holds one GIL, so about 1 / that is the most requests/s it can "
+                    "issue).", ""]
 
     latency = s.get("latency")
     if latency:

@@ -1,8 +1,9 @@
 """A real, local fake of the MediaWiki Action API for tests and demos.
 
-:class:`FakeActionApi` is an HTTP server on 127.0.0.1 (a free port, one daemon thread per
-connection) answering ``action=query&prop=revisions&revids=...&rvslots=*`` in the real
-``formatversion=2`` JSON shape from an in-memory store. Any revision answers: content is
+:class:`FakeActionApi` is an HTTP server on 127.0.0.1 (a free port; aiohttp's server on an
+event loop in one daemon thread, so slow answers in flight cost no threads) answering
+``action=query&prop=revisions&revids=...&rvslots=*`` in the real ``formatversion=2`` JSON
+shape from an in-memory store. Any revision answers: content is
 generated deterministically from the rev id unless added with :meth:`FakeActionApi.add_revision`.
 It injects every failure class of the enrichment table (:class:`Fault`), per rev id or for all
 requests, always or N times then succeeding; adds latency; and counts requests per rev id,
@@ -20,10 +21,10 @@ The endpoint of wiki ``<domain>`` is ``http://127.0.0.1:<port>/<domain>/w/api.ph
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
-import logging
 import socket
 import ssl
 import threading
@@ -31,17 +32,18 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-log = logging.getLogger(__name__)
+from aiohttp import web
 
 #: ``rvprop`` values MediaWiki knows for ``prop=revisions`` (others draw an "Unrecognized value" warning).
 KNOWN_RVPROPS = frozenset(
     "ids flags timestamp user userid size slotsize sha1 slotsha1 contentmodel comment "
     "parsedcomment content tags roles parsetree".split()
 )
+JSON = "application/json; charset=utf-8"
+SERVER = "evgen-fake-action-api/1"
 _DOCREF = "See http://127.0.0.1/w/api.php for API usage (evgen fake Action API)."
 _WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
           "incididunt ut labore et dolore magna aliqua").split()
@@ -231,7 +233,6 @@ class FakeActionApi:
         self._port = port
         self._default = default
         self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._revisions: dict[tuple[str | None, int], FakeRevision] = {}
         self._rules: list[_Rule] = []
         self._counts: defaultdict[int, int] = defaultdict(int)
@@ -239,49 +240,63 @@ class FakeActionApi:
         self._in_flight = 0
         self._max_in_flight = 0
         self._connections = 0
-        self._sockets: set[socket.socket] = set()
-        self._barrier: threading.Barrier | None = None
+        self._connection_ids: dict[web.RequestHandler, int] = {}
+        self._opened_ever = 0
+        self._barrier: asyncio.Barrier | None = None
         self._barrier_timeout_s = 10.0
-        self._server: _Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._runner: web.ServerRunner | None = None
+        self._bound_port: int | None = None
         self._blackhole: _Blackhole | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> FakeActionApi:
-        """Bind and serve in a daemon thread."""
-        if self._server is None:
-            self._server = _Server((self._host, self._port), _Handler, self)
-            if self._tls is not None:
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                context.load_cert_chain(*self._tls)
-                # Handshake in the connection's thread, not in the accept loop.
-                self._server.socket = context.wrap_socket(
-                    self._server.socket, server_side=True, do_handshake_on_connect=False
-                )
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                name=f"fake-action-api-{self.port}", daemon=True,
-            )
-            self._thread.start()
+        """Bind and serve from an event loop in a daemon thread."""
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="fake-action-api", daemon=True)
+            thread.start()
+            self._loop, self._thread = loop, thread
+            try:
+                asyncio.run_coroutine_threadsafe(self._serve(), loop).result(timeout=30)
+            except BaseException:
+                self.close()
+                raise
         return self
 
+    async def _serve(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self._host, self._port))
+        context = None
+        if self._tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self._tls)
+        # shutdown_timeout: handlers still sleeping (latency, stalls) when the server closes
+        # are cancelled at once; http.server-sized request lines and headers are accepted.
+        self._runner = web.ServerRunner(
+            _Server(self, access_log=None, max_line_size=65536, max_field_size=65536), shutdown_timeout=0.1,
+        )
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock, ssl_context=context, backlog=512).start()
+        self._bound_port = int(sock.getsockname()[1])
+
     def close(self) -> None:
-        """Stop serving, wake sleeping handlers and close every connection."""
-        self._stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            with self._lock:
-                sockets = list(self._sockets)
-            for sock in sockets:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server = None
+        """Stop serving: cancel sleeping handlers and close every connection."""
+        loop, thread, runner = self._loop, self._thread, self._runner
+        self._loop = self._thread = self._runner = None
+        self._bound_port = None
+        if loop is not None and thread is not None:
+            try:
+                if runner is not None:
+                    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(timeout=5)
+                if not thread.is_alive():
+                    loop.close()
         if self._blackhole is not None:
             self._blackhole.close()
             self._blackhole = None
@@ -296,9 +311,9 @@ class FakeActionApi:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._bound_port is None:
             raise RuntimeError("FakeActionApi is not started")
-        return int(self._server.server_address[1])
+        return self._bound_port
 
     @property
     def base_url(self) -> str:
@@ -386,7 +401,7 @@ class FakeActionApi:
         rendezvous would time out and the requests would be answered 503.
         """
         with self._lock:
-            self._barrier = threading.Barrier(parties) if parties else None
+            self._barrier = asyncio.Barrier(parties) if parties else None
             self._barrier_timeout_s = timeout_s
 
     # -- counts -------------------------------------------------------------------------
@@ -418,7 +433,8 @@ class FakeActionApi:
 
     @property
     def in_flight(self) -> int:
-        """Requests the server is handling now (a handler finishes just after its answer is sent)."""
+        """Requests the server is handling now (a handler finishes as its answer is handed over to be sent;
+        a stalled body's, after its last byte)."""
         with self._lock:
             return self._in_flight
 
@@ -435,17 +451,17 @@ class FakeActionApi:
             self._max_in_flight = self._in_flight
             self._connections = 0
 
-    # -- handler side (called from request threads) -------------------------------------
+    # -- server side (called on the event loop) -----------------------------------------
 
-    def _opened(self, sock: socket.socket) -> int:
+    def _opened(self, connection: web.RequestHandler) -> None:
         with self._lock:
             self._connections += 1
-            self._sockets.add(sock)
-            return self._connections
+            self._opened_ever += 1
+            self._connection_ids[connection] = self._opened_ever
 
-    def _closed(self, sock: socket.socket) -> None:
+    def _closed(self, connection: web.RequestHandler) -> None:
         with self._lock:
-            self._sockets.discard(sock)
+            self._connection_ids.pop(connection, None)
 
     def _begin(self, request: RecordedRequest, params: Mapping[str, str]) -> tuple[Fault | None, RecordedRequest]:
         with self._lock:
@@ -476,134 +492,58 @@ class FakeActionApi:
             return rule.fault
         return None
 
-    def _wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self._stop.wait(seconds)
-
-    def _meet(self) -> bool:
+    async def _meet(self) -> bool:
         with self._lock:
             barrier, timeout = self._barrier, self._barrier_timeout_s
         if barrier is None:
             return True
         try:
-            barrier.wait(timeout)
+            await asyncio.wait_for(barrier.wait(), timeout)
             return True
-        except threading.BrokenBarrierError:
+        except TimeoutError:
+            await barrier.abort()  # as a threading.Barrier does: everyone waiting fails too
+            return False
+        except asyncio.BrokenBarrierError:
             return False
 
-
-def _lagging(fault: Fault, params: Mapping[str, str]) -> bool:
-    try:
-        return "maxlag" in params and fault.lag > int(params["maxlag"])
-    except ValueError:
-        return False
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], api: FakeActionApi) -> None:
-        self.api = api
-        super().__init__(address, handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("fake Action API: error serving %s", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "evgen-fake-action-api/1"
-    timeout = 60
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes: without TCP_NODELAY, Nagle holds the body
-        # until the client's delayed ACK (~40 ms), adding that to every answer's latency.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.connection_id = self.server.api._opened(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.api._closed(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("fake Action API: " + format, *args)
-
-    def do_GET(self) -> None:
-        self._serve({})
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-        self._serve(dict(parse_qsl(body, keep_blank_values=True)))
-
-    # -- dispatch -----------------------------------------------------------------------
-
-    def _serve(self, form: Mapping[str, str]) -> None:
-        api = self.server.api
-        parts = urlsplit(self.path)
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        form: dict[str, str] = {}
+        if request.method == "POST":
+            form = dict(parse_qsl((await request.read()).decode("utf-8", "replace"), keep_blank_values=True))
+        parts = urlsplit(request.raw_path)
         params = {**dict(parse_qsl(parts.query, keep_blank_values=True)), **form}
         segments = [s for s in parts.path.split("/") if s]
-        domain = segments[0] if len(segments) >= 3 else (self.headers.get("Host") or "").split(":")[0] or None
-        rev_ids = _rev_ids(params.get("revids", ""))
+        domain = segments[0] if len(segments) >= 3 else (request.headers.get("Host") or "").split(":")[0] or None
+        with self._lock:
+            connection = self._connection_ids.get(request.protocol, 0)
         seen = RecordedRequest(
-            method=self.command, path=parts.path, domain=domain, params=params,
-            headers=dict(self.headers.items()), rev_ids=rev_ids, fault=None,
-            connection=self.connection_id, at=time.monotonic(),
+            method=request.method, path=parts.path, domain=domain, params=params,
+            headers=dict(request.headers.items()), rev_ids=_rev_ids(params.get("revids", "")), fault=None,
+            connection=connection, at=time.monotonic(),
         )
-        fault, _ = api._begin(seen, params)
+        fault, _ = self._begin(seen, params)
         try:
-            if not api._meet():
-                self._send(503, b"rendezvous timed out", "text/plain")
-                return
-            api._wait(api.latency_s)
+            if not await self._meet():
+                return _response(503, b"rendezvous timed out", "text/plain")
+            if self.latency_s > 0:
+                await asyncio.sleep(self.latency_s)
             if not parts.path.endswith("/api.php"):
-                self._send(404, b"<html><body><h1>Not Found</h1></body></html>", "text/html")
-            elif fault is not None:
-                self._fault(fault, params, domain)
-            else:
-                self._answer(params, domain)
-        except OSError:  # the client went away (e.g. it timed out first)
-            self.close_connection = True
+                return _response(404, b"<html><body><h1>Not Found</h1></body></html>", "text/html")
+            if fault is not None:
+                return await self._fault(request, fault, params, domain)
+            return self._answer(params, domain)
         finally:
-            api._end()
-
-    def _send(self, status: int, body: bytes = b"", content_type: str = "application/json; charset=utf-8",
-              headers: Mapping[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if status != 204 and status >= 200:
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body and status != 204 and self.command != "HEAD":
-            self.wfile.write(body)
-        self.wfile.flush()
-
-    def _json(self, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> None:
-        self._send(200, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers)
-
-    def _api_error(self, code: str, info: str, headers: Mapping[str, str] | None = None, **extra: Any) -> None:
-        payload = {"error": {"code": code, "info": info, **extra, "docref": _DOCREF}, "servedby": "fake-mw1"}
-        self._json(payload, {"MediaWiki-API-Error": code, **(headers or {})})
+            self._end()
 
     # -- answers ------------------------------------------------------------------------
 
-    def _answer(self, params: Mapping[str, str], domain: str | None) -> None:
+    def _answer(self, params: Mapping[str, str], domain: str | None) -> web.Response:
         problem = _check_params(params)
         if problem is not None:
-            self._api_error(*problem)
-            return
-        self._json(self._revisions_payload(params, domain))
+            return _api_error(*problem)
+        return _json(self._revisions_payload(params, domain))
 
     def _revisions_payload(self, params: Mapping[str, str], domain: str | None) -> dict[str, Any]:
-        api = self.server.api
         props = [p for p in params.get("rvprop", "ids|timestamp|flags|comment|user").split("|") if p]
         unknown = [p for p in props if p not in KNOWN_RVPROPS]
         wanted = set(props) & KNOWN_RVPROPS
@@ -614,57 +554,99 @@ class _Handler(BaseHTTPRequestHandler):
                 f'Unrecognized value{"s" if len(unknown) > 1 else ""} for parameter "rvprop": {", ".join(unknown)}.')}}
         pages: dict[int, dict[str, Any]] = {}
         for rev_id in _rev_ids(params.get("revids", "")):
-            rev = api.revision(rev_id, domain)
+            rev = self.revision(rev_id, domain)
             page = pages.setdefault(rev.page_id, {"pageid": rev.page_id, "ns": rev.namespace,
                                                   "title": rev.title, "revisions": []})
             page["revisions"].append(_revision_json(rev, wanted, roles))
         payload["query"] = {"pages": list(pages.values())}
         return payload
 
-    def _fault(self, fault: Fault, params: Mapping[str, str], domain: str | None) -> None:
-        api = self.server.api
+    async def _fault(self, request: web.BaseRequest, fault: Fault, params: Mapping[str, str],
+                     domain: str | None) -> web.StreamResponse:
         kind = fault.kind
         if kind == "status":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
             page = f"<!DOCTYPE html><html><body><h1>Error {fault.status}</h1></body></html>".encode()
-            self._send(fault.status, page, "text/html; charset=utf-8", headers)
-        elif kind == "no_content":
-            self._send(204)
-        elif kind == "redirect":
-            location = fault.location or f"{api.base_url}/moved{self.path}"
-            self._send(fault.status, b"", "text/html; charset=utf-8", {"Location": location})
-        elif kind == "read_timeout":
-            api._wait(fault.delay_s)
-            self._answer(params, domain)
-        elif kind == "stall_body":
+            return _response(fault.status, page, "text/html; charset=utf-8", headers)
+        if kind == "no_content":
+            return _response(204)
+        if kind == "redirect":
+            location = fault.location or f"{self.base_url}/moved{request.raw_path}"
+            return _response(fault.status, b"", "text/html; charset=utf-8", {"Location": location})
+        if kind == "read_timeout":
+            await asyncio.sleep(fault.delay_s)
+            return self._answer(params, domain)
+        if kind == "stall_body":
             body = json.dumps(self._revisions_payload(params, domain)).encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            api._wait(fault.delay_s)
-            self.wfile.write(body[len(body) // 2:])
-            self.wfile.flush()
-        elif kind == "badrevids":
+            response = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Server": SERVER})
+            response.content_length = len(body)
+            try:
+                await response.prepare(request)
+                await response.write(body[: len(body) // 2])
+                await asyncio.sleep(fault.delay_s)
+                await response.write(body[len(body) // 2:])
+                await response.write_eof()
+            except ConnectionError:  # the client went away (it timed out first)
+                pass
+            return response
+        if kind == "badrevids":
             bad = {str(r): {"revid": r, "missing": True} for r in _rev_ids(params.get("revids", ""))}
-            self._json({"batchcomplete": True, "query": {"badrevids": bad}})
-        elif kind == "maxlag":
+            return _json({"batchcomplete": True, "query": {"badrevids": bad}})
+        if kind == "maxlag":
             requested = int(params.get("maxlag", "5"))
             retry_after = fault.retry_after if fault.retry_after is not None else str(max(requested, 5))
             lag = int(fault.lag) if float(fault.lag).is_integer() else fault.lag
-            self._api_error(
+            return _api_error(
                 "maxlag", f"Waiting for 10.64.0.1: {lag} seconds lagged.",
                 {"Retry-After": retry_after, "X-Database-Lag": str(int(fault.lag))},
                 host="10.64.0.1", lag=lag, type="db",
             )
-        elif kind == "api_error":
-            self._api_error(fault.code, fault.info)
-        elif kind == "invalid_body":
-            self._send(200, b"<!DOCTYPE html><html><body>Upstream connect error</body></html>", "text/html")
-        else:  # pragma: no cover - Fault constructors only make the kinds above
-            raise ValueError(f"unknown fault kind {kind!r}")
+        if kind == "api_error":
+            return _api_error(fault.code, fault.info)
+        if kind == "invalid_body":
+            return _response(200, b"<!DOCTYPE html><html><body>Upstream connect error</body></html>", "text/html")
+        raise ValueError(f"unknown fault kind {kind!r}")  # pragma: no cover - Fault makes only the kinds above
+
+
+def _lagging(fault: Fault, params: Mapping[str, str]) -> bool:
+    try:
+        return "maxlag" in params and fault.lag > int(params["maxlag"])
+    except ValueError:
+        return False
+
+
+class _Server(web.Server):
+    """aiohttp's low-level server, telling the fake about each connection it accepts and loses."""
+
+    def __init__(self, api: FakeActionApi, **kwargs: Any) -> None:
+        super().__init__(api._handle, **kwargs)
+        self.api = api
+
+    def connection_made(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        self.api._opened(handler)
+
+    def connection_lost(self, handler: web.RequestHandler, exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self.api._closed(handler)
+
+
+def _response(status: int, body: bytes = b"", content_type: str = JSON,
+              headers: Mapping[str, str] | None = None) -> web.Response:
+    response = web.Response(status=status, headers={"Server": SERVER, **(headers or {})})
+    if status != 204:
+        response.headers["Content-Type"] = content_type
+        response.body = body
+    return response
+
+
+def _json(payload: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> web.Response:
+    return _response(200, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers)
+
+
+def _api_error(code: str, info: str, headers: Mapping[str, str] | None = None, **extra: Any) -> web.Response:
+    payload = {"error": {"code": code, "info": info, **extra, "docref": _DOCREF}, "servedby": "fake-mw1"}
+    return _json(payload, {"MediaWiki-API-Error": code, **(headers or {})})
 
 
 def _rev_ids(text: str) -> tuple[int, ...]:
