@@ -14,7 +14,6 @@ import builtins
 import keyword
 import re
 import unicodedata
-from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _VERSION_SEGMENT = re.compile(r"^v\d+$")
@@ -64,18 +63,16 @@ def model_name(stream: str) -> str:
     return pascal_case("_".join(segments), prefix="Stream")
 
 
-@lru_cache(maxsize=1)
-def _inflect():  # type: ignore[no-untyped-def]
-    import inflect  # a datamodel-code-generator dependency
-
-    return inflect.engine()
-
-
 def singular(name: str) -> str:
     """Singular of the last word of a snake_case name (``groups`` -> ``group``)."""
     head, sep, last = name.rpartition("_")
-    single = _inflect().singular_noun(last) if last.isalpha() else False
-    return f"{head}{sep}{single}" if single else name
+    if not last.isalpha():
+        return name
+    # datamodel-code-generator's inflect engine: it loads inflect without typeguard's import-time
+    # instrumentation (importing inflect directly costs ~1.5 s, and makes its later import slow too).
+    from datamodel_code_generator.reference import get_singular_name
+
+    return f"{head}{sep}{get_singular_name(last, suffix='')}"
 
 
 #: Names a generated class must not take: imports of generated modules, builtins, keywords.

@@ -17,7 +17,6 @@ from typing import Any
 import click
 
 from evgen.errors import ConfigError
-from evgen.runtime.runner import run_job
 
 
 def run_overrides(parallelism: int | None, checkpoint_dir: str | None, from_savepoint: str | None,
@@ -69,6 +68,8 @@ def run(configs: tuple[str, ...], sets: tuple[str, ...], job_dir: Path | None, t
     if target == "local":
         if jobmanager is not None:
             raise ConfigError("--jobmanager applies to --target remote only")
+        from evgen.runtime.runner import run_job  # pyflink: imported by the commands that run a job
+
         result = run_job(job_dir, configs, sets, overrides)
         sys.exit(0 if result.status == "FINISHED" else 1)
     if jobmanager is None:
