@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 

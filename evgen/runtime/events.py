@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pydantic_core
 from pydantic import BaseModel

@@ -31,7 +31,8 @@ out again when a Row turns back into an event.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pyflink.common import Row, Types
 from pyflink.common.typeinfo import TypeInformation

@@ -15,7 +15,8 @@ checks it. Compiled once per process; pickles as its schema (a Flink worker reco
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jsonschema_rs
 
