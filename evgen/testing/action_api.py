@@ -42,8 +42,8 @@ KNOWN_RVPROPS = frozenset(
     "ids flags timestamp user userid size slotsize sha1 slotsha1 contentmodel comment "
     "parsedcomment content tags roles parsetree".split()
 )
-JSON = "application/json; charset=utf-8"
-SERVER = "evgen-fake-action-api/1"
+_JSON_TYPE = "application/json; charset=utf-8"
+_SERVER = "evgen-fake-action-api/1"
 _DOCREF = "See http://127.0.0.1/w/api.php for API usage (evgen fake Action API)."
 _WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
           "incididunt ut labore et dolore magna aliqua").split()
@@ -241,7 +241,7 @@ class FakeActionApi:
         self._max_in_flight = 0
         self._connections = 0
         self._connection_ids: dict[web.RequestHandler, int] = {}
-        self._opened_ever = 0
+        self._connection_serial = 0
         self._barrier: asyncio.Barrier | None = None
         self._barrier_timeout_s = 10.0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -456,8 +456,8 @@ class FakeActionApi:
     def _opened(self, connection: web.RequestHandler) -> None:
         with self._lock:
             self._connections += 1
-            self._opened_ever += 1
-            self._connection_ids[connection] = self._opened_ever
+            self._connection_serial += 1
+            self._connection_ids[connection] = self._connection_serial
 
     def _closed(self, connection: web.RequestHandler) -> None:
         with self._lock:
@@ -578,7 +578,7 @@ class FakeActionApi:
             return self._answer(params, domain)
         if kind == "stall_body":
             body = json.dumps(self._revisions_payload(params, domain)).encode("utf-8")
-            response = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Server": SERVER})
+            response = web.StreamResponse(status=200, headers={"Content-Type": _JSON_TYPE, "Server": _SERVER})
             response.content_length = len(body)
             try:
                 await response.prepare(request)
@@ -631,9 +631,9 @@ class _Server(web.Server):
         self.api._closed(handler)
 
 
-def _response(status: int, body: bytes = b"", content_type: str = JSON,
+def _response(status: int, body: bytes = b"", content_type: str = _JSON_TYPE,
               headers: Mapping[str, str] | None = None) -> web.Response:
-    response = web.Response(status=status, headers={"Server": SERVER, **(headers or {})})
+    response = web.Response(status=status, headers={"Server": _SERVER, **(headers or {})})
     if status != 204:
         response.headers["Content-Type"] = content_type
         response.body = body
