@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from evgen.naming import RESERVED_NAMES, model_name, module_name, pascal_case, singular, snake_case
@@ -35,3 +38,12 @@ def test_identifiers_from_anything() -> None:
     assert snake_case("class") == "s_class"
     assert singular("groups") == "group" and singular("content_slots") == "content_slot" and singular("meta") == "meta"
     assert {"None", "True", "BaseModel", "Field", "list"} <= RESERVED_NAMES
+
+
+def test_singular_leaves_the_public_inflect_module_unloaded() -> None:
+    # inflect's typeguard instrumentation costs ~1.5 s at import; datamodel-code-generator loads a
+    # private, uninstrumented copy only while `inflect` is not in sys.modules.
+    code = ("import sys; from evgen.naming import singular; "
+            "print(singular('content_slots'), 'inflect' in sys.modules, 'typeguard' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["content_slot", "False", "False"]

@@ -35,3 +35,10 @@ def test_missing_local_savepoint_is_one_line(tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: --from-savepoint: no savepoint or checkpoint at {tmp_path / 'sp/missing'} (no _metadata file)"
+
+
+def test_the_command_line_loads_without_pyflink() -> None:
+    # pyflink is imported by the commands that run a job; new-job, regen and --help start without it
+    code = "import sys; import evgen.cli; print(any(m == 'pyflink' or m.startswith('pyflink.') for m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "False"
