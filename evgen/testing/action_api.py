@@ -37,6 +37,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
+from evgen.http.aio import LoopThread
+
 #: ``rvprop`` values MediaWiki knows for ``prop=revisions`` (others draw an "Unrecognized value" warning).
 KNOWN_RVPROPS = frozenset(
     "ids flags timestamp user userid size slotsize sha1 slotsha1 contentmodel comment "
@@ -244,8 +246,7 @@ class FakeActionApi:
         self._connection_serial = 0
         self._barrier: asyncio.Barrier | None = None
         self._barrier_timeout_s = 10.0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: LoopThread | None = None
         self._runner: web.ServerRunner | None = None
         self._bound_port: int | None = None
         self._blackhole: _Blackhole | None = None
@@ -255,12 +256,9 @@ class FakeActionApi:
     def start(self) -> FakeActionApi:
         """Bind and serve from an event loop in a daemon thread."""
         if self._loop is None:
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="fake-action-api", daemon=True)
-            thread.start()
-            self._loop, self._thread = loop, thread
+            self._loop = LoopThread("fake-action-api")
             try:
-                asyncio.run_coroutine_threadsafe(self._serve(), loop).result(timeout=30)
+                self._loop.run(self._serve())
             except BaseException:
                 self.close()
                 raise
@@ -285,18 +283,14 @@ class FakeActionApi:
 
     def close(self) -> None:
         """Stop serving: cancel sleeping handlers and close every connection."""
-        loop, thread, runner = self._loop, self._thread, self._runner
-        self._loop = self._thread = self._runner = None
-        self._bound_port = None
-        if loop is not None and thread is not None:
+        loop, runner = self._loop, self._runner
+        self._loop, self._runner, self._bound_port = None, None, None
+        if loop is not None:
             try:
                 if runner is not None:
-                    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+                    loop.run(runner.cleanup())
             finally:
-                loop.call_soon_threadsafe(loop.stop)
-                thread.join(timeout=5)
-                if not thread.is_alive():
-                    loop.close()
+                loop.close()
         if self._blackhole is not None:
             self._blackhole.close()
             self._blackhole = None
