@@ -217,7 +217,8 @@ class RecordedRequest:
 class FakeActionApi:
     """The fake Action API server (start with ``with`` or :meth:`start`; stop with :meth:`close`).
 
-    ``tls=(certfile, keyfile)`` serves HTTPS instead of HTTP.
+    ``latency_s``: each answer leaves that long after its request came in (the fake's own work
+    included). ``tls=(certfile, keyfile)`` serves HTTPS instead of HTTP.
     """
 
     def __init__(
@@ -519,13 +520,18 @@ class FakeActionApi:
         try:
             if not await self._meet():
                 return _response(503, b"rendezvous timed out", "text/plain")
-            if self.latency_s > 0:
-                await asyncio.sleep(self.latency_s)
+            # The latency runs from here: an answer leaves latency_s after its request was let
+            # through, not latency_s plus the fake's own work (it is built while waiting).
+            due = time.monotonic() + self.latency_s
             if not parts.path.endswith("/api.php"):
-                return _response(404, b"<html><body><h1>Not Found</h1></body></html>", "text/html")
-            if fault is not None:
+                response = _response(404, b"<html><body><h1>Not Found</h1></body></html>", "text/html")
+            elif fault is None:
+                response = self._answer(params, domain)
+            else:
+                await _sleep_until(due)
                 return await self._fault(request, fault, params, domain)
-            return self._answer(params, domain)
+            await _sleep_until(due)
+            return response
         finally:
             self._end()
 
@@ -600,6 +606,13 @@ class FakeActionApi:
         if kind == "invalid_body":
             return _response(200, b"<!DOCTYPE html><html><body>Upstream connect error</body></html>", "text/html")
         raise ValueError(f"unknown fault kind {kind!r}")  # pragma: no cover - Fault makes only the kinds above
+
+
+async def _sleep_until(due: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches ``due`` (at once if it has)."""
+    delay = due - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 def _lagging(fault: Fault, params: Mapping[str, str]) -> bool:

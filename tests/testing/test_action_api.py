@@ -214,6 +214,16 @@ def test_latency_delays_every_answer(action_api: FakeActionApi) -> None:
     assert r.status_code == 200 and r.elapsed.total_seconds() >= 0.2
 
 
+def test_latency_includes_the_time_the_fake_spends_building_its_answer() -> None:
+    def slow(rev_id: int) -> Any:
+        time.sleep(0.4)  # building this answer takes 0.4 s of the fake's own time
+        return default_revision(rev_id)
+
+    with FakeActionApi(latency_s=0.5, default=slow) as api:
+        elapsed = ask(api, "1").elapsed.total_seconds()
+    assert 0.5 <= elapsed < 0.85  # one latency, not latency + build time (>= 0.9 s)
+
+
 def test_handles_128_concurrent_requests_and_counts_them_exactly(action_api: FakeActionApi) -> None:
     n = 128
     action_api.latency_s = 0.05
