@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -17,8 +18,8 @@ def _fmt(value: Any, digits: int = 0) -> str:
 
 
 def _mmm(figure: dict[str, Any] | None, digits: int = 0) -> str:
-    """``median (min–max)``."""
-    if not figure:
+    """``median (min–max)``; "—" when nothing was measured."""
+    if not figure or figure.get("median") is None or math.isnan(figure["median"]):
         return "—"
     return f"{_fmt(figure['median'], digits)} ({_fmt(figure['min'], digits)}–{_fmt(figure['max'], digits)})"
 

@@ -24,6 +24,8 @@ from bench.launcher import RssSample
 from bench.stats import Series
 
 WARMUP_SHARE = 0.2
+#: The kinds of process whose RSS is sampled (:class:`~bench.launcher.RssSample`).
+PROCESSES = ("jvm", "python_workers", "driver")
 
 
 def growth(samples: list[RssSample], first_output_s: float | None, kind: str = "total") -> tuple[float, float, float]:
@@ -39,20 +41,34 @@ def growth(samples: list[RssSample], first_output_s: float | None, kind: str = "
     return early, late, (late / early if early else float("nan"))
 
 
+def growth_by_process(samples: list[RssSample], first_output_s: float | None) -> dict[str, float]:
+    """Growth (late / early) of each kind of process that lived through the output phase.
+
+    In thread mode no Python worker process does (one may show up briefly at start-up).
+
+        growth_by_process(m.rss, m.first_output_s)   # e.g. {"jvm": 1.01, "driver": 1.0}
+    """
+    out = {}
+    for kind in PROCESSES:
+        early, _, kind_ratio = growth(samples, first_output_s, kind)
+        if early:
+            out[kind] = kind_ratio
+    return out
+
+
 def run_memory(ctx: Context) -> dict[str, Any]:
     s = ctx.settings
     source = replicate(ctx.data, s.memory_copies, ctx.runs_root / "memory-input")
     ratios, peaks, jvm_peaks, worker_peaks, rates = Series(), Series(), Series(), Series(), Series()
-    by_kind: dict[str, Series] = {k: Series() for k in ("jvm", "python_workers", "driver")}
+    by_kind: dict[str, Series] = {k: Series() for k in PROCESSES}
     timeline: list[dict[str, float]] = []
     for round_no in range(s.memory_runs):
         m = run_file_job(ctx, f"memory-r{round_no + 1}", typed_spec(ctx, "passthrough", execution_mode=s.execution_mode),
                          source, s.memory_events, rss_every_s=s.memory_sample_s)
         _, _, total_ratio = growth(m.rss, m.first_output_s)
         ratios.add(total_ratio)
-        for kind in by_kind:
-            if any(getattr(x, kind) for x in m.rss):
-                by_kind[kind].add(growth(m.rss, m.first_output_s, kind)[2])
+        for kind, kind_ratio in growth_by_process(m.rss, m.first_output_s).items():
+            by_kind[kind].add(kind_ratio)
         peaks.add(max(x.total for x in m.rss) / 2**20)
         jvm_peaks.add(max(x.jvm for x in m.rss) / 2**20)
         worker_peaks.add(max(x.python_workers for x in m.rss) / 2**20)

@@ -135,8 +135,9 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "benchmarks.json", out / "benchmarks.md", out / "benchmarks.png"]
-    paths[0].write_text(json.dumps(_finite(results), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths[1].write_text(render(results), encoding="utf-8")
+    data = _finite(results)  # the Markdown is rendered from what the JSON holds
+    paths[0].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths[1].write_text(render(data), encoding="utf-8")
     draw(results, paths[2])
     return paths
 
