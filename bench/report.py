@@ -135,7 +135,7 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "benchmarks.json", out / "benchmarks.md", out / "benchmarks.png"]
-    data = _finite(results)  # the Markdown is rendered from what the JSON holds
+    data = _finite(results)  # the Markdown is rendered from what the JSON holds (NaN as null)
     paths[0].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     paths[1].write_text(render(data), encoding="utf-8")
     draw(results, paths[2])
@@ -152,7 +152,7 @@ def update_readme(results: dict[str, Any], readme: Path) -> None:
     if start < 0 or end < start:
         raise BenchError(f"{readme}: no {README_START} ... {README_END} block to write the summary into")
     head = text[: start + len(README_START)]
-    readme.write_text(f"{head}\n{readme_summary(results)}{text[end:]}", encoding="utf-8")
+    readme.write_text(f"{head}\n{readme_summary(_finite(results))}{text[end:]}", encoding="utf-8")
 
 
 def _finite(value: Any) -> Any:

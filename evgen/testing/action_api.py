@@ -528,9 +528,9 @@ class FakeActionApi:
             elif fault is None:
                 response = self._answer(params, domain)
             else:
-                await _sleep_until(due)
+                await asyncio.sleep(due - time.monotonic())  # (at once if due has passed)
                 return await self._fault(request, fault, params, domain)
-            await _sleep_until(due)
+            await asyncio.sleep(due - time.monotonic())
             return response
         finally:
             self._end()
@@ -606,13 +606,6 @@ class FakeActionApi:
         if kind == "invalid_body":
             return _response(200, b"<!DOCTYPE html><html><body>Upstream connect error</body></html>", "text/html")
         raise ValueError(f"unknown fault kind {kind!r}")  # pragma: no cover - Fault makes only the kinds above
-
-
-async def _sleep_until(due: float) -> None:
-    """Sleep until ``time.monotonic()`` reaches ``due`` (at once if it has)."""
-    delay = due - time.monotonic()
-    if delay > 0:
-        await asyncio.sleep(delay)
 
 
 def _lagging(fault: Fault, params: Mapping[str, str]) -> bool:
