@@ -17,6 +17,11 @@ event-time timer flushes every bucket on the final watermark of a bounded input
 (pending processing-time timers are dropped there). At most ``buckets × 2 ×
 batch_size`` inputs wait per subtask, so memory is bounded and Flink's
 backpressure reaches the source.
+
+Both return each call's records as a plain list, not a generator: in thread mode PyFlink
+walks what a function returns from the JVM, and the nested generators this module used to
+return cost a pass-through job about a tenth of its throughput (side by side: 0.89 of the
+bare chain's rate with generators, 0.99 with lists).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
@@ -142,21 +147,24 @@ class _Outcomes:
             result = await self.chain.complete_async(raw)
             return result, (time.perf_counter() - start) * 1000.0
 
-    def _emit(self, result: Completed, latency_ms: float) -> Iterator[Any]:
+    def _records(self, result: Completed, latency_ms: float) -> list[Any]:
+        """Count ``result``; return its records for Flink: the outputs, or the error event tagged
+        for the side output (none for a drop)."""
         status = self.status
         assert status is not None
         status.observe_latency(latency_ms)
         if result.error is not None:
             status.count(f"error.{result.error['error_type']}")
             value = encode_json(result.error)
-            yield self.errors_tag, (sink_record(None, value, to_epoch_ms(result.error["dt"])) if self.error_records else value)
-        elif result.dropped is not None:
+            return [(self.errors_tag, sink_record(None, value, to_epoch_ms(result.error["dt"])) if self.error_records else value)]
+        if result.dropped is not None:
             status.count(f"filtered.{result.dropped}")
-        else:
-            status.count("completed")
-            for key, value, ts in result.outputs:
-                status.count("out")
-                yield sink_record(key, value, ts) if self.records else value
+            return []
+        status.count("completed")
+        status.count("out", len(result.outputs))
+        if self.records:
+            return [sink_record(key, value, ts) for key, value, ts in result.outputs]
+        return [value for _, value, _ in result.outputs]
 
 
 class DirectFunction(_Outcomes, ProcessFunction):
@@ -169,11 +177,12 @@ class DirectFunction(_Outcomes, ProcessFunction):
     def open(self, runtime_context: RuntimeContext) -> None:
         self._open(runtime_context)
 
-    def process_element(self, raw: Any, ctx: ProcessFunction.Context) -> Iterator[Any]:
+    def process_element(self, raw: Any, ctx: ProcessFunction.Context) -> list[Any]:
         assert self.status is not None
         self.status.count("in")
-        yield from self._emit(*self._run_one(raw))
+        records = self._records(*self._run_one(raw))
         self.status.maybe_flush()
+        return records
 
 
 _Batch = list[tuple[int, "Future[tuple[Completed, float]]"]]  # (sequence number, work) in input order
@@ -222,13 +231,13 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
             self._pool.shutdown(wait=True)
         super().close()
 
-    def process_element(self, raw: Any, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+    def process_element(self, raw: Any, ctx: KeyedProcessFunction.Context) -> list[Any]:
         assert self.status is not None
         self.status.count("in")
         if self._submit is None:
-            yield from self._emit(*self._run_one(raw))
+            records = self._records(*self._run_one(raw))
             self.status.maybe_flush()
-            return
+            return records
         bucket = ctx.get_current_key()
         batch = self._bucket(bucket)
         self._seq += 1
@@ -242,15 +251,15 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
             timers.register_event_time_timer(END_OF_INPUT)
         if len(batch) >= self.settings.batch_size:
             self._close_batch(bucket)
-        yield from self._emit_closed(bucket, keep=1)
+        return self._emit_closed(bucket, keep=1)
 
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> list[Any]:
         bucket = ctx.get_current_key()
         if ctx.time_domain() == TimeDomain.EVENT_TIME or timestamp >= self._deadlines.get(bucket, 0):
             if self._bucket(bucket):
                 self._close_batch(bucket)
         # Closed batches are older than the open one: their deadlines have passed too.
-        yield from self._emit_closed(bucket, keep=0)
+        return self._emit_closed(bucket, keep=0)
 
     def _bucket(self, bucket: int) -> _Batch:
         """The bucket's open batch; after a restore, its inputs re-submitted from keyed state."""
@@ -265,21 +274,23 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
         self._open_batch[bucket] = []
         self._deadlines.pop(bucket, None)
 
-    def _emit_closed(self, bucket: int, keep: int) -> Iterator[Any]:
-        """Emit the bucket's closed batches, oldest first, while done or while more than ``keep`` wait."""
+    def _emit_closed(self, bucket: int, keep: int) -> list[Any]:
+        """The records of the bucket's closed batches, oldest first, while done or while more than ``keep`` wait."""
         closed = self._closed.get(bucket)
         assert self.status is not None
+        records: list[Any] = []
         while closed and (len(closed) > keep or _done(closed[0])):
             batch = closed.popleft()
             self.status.observe_batch(len(batch))
             for _, future in batch:
-                yield from self._emit(*future.result())
+                records.extend(self._records(*future.result()))
             if closed or self._open_batch.get(bucket):
                 for seq, _ in batch:
                     self._state.remove(seq)
             else:
                 self._state.clear()
             self.status.maybe_flush()
+        return records
 
 
 def _done(batch: _Batch) -> bool:
