@@ -147,6 +147,13 @@ class _Outcomes:
             result = await self.chain.complete_async(raw)
             return result, (time.perf_counter() - start) * 1000.0
 
+    def _complete_inline(self, raw: Any) -> list[Any]:
+        """Run the chain over ``raw`` on the calling thread; its records."""
+        assert self.status is not None
+        records = self._records(*self._run_one(raw))
+        self.status.maybe_flush()
+        return records
+
     def _records(self, result: Completed, latency_ms: float) -> list[Any]:
         """Count ``result``; return its records for Flink: the outputs, or the error event tagged
         for the side output (none for a drop)."""
@@ -180,9 +187,7 @@ class DirectFunction(_Outcomes, ProcessFunction):
     def process_element(self, raw: Any, ctx: ProcessFunction.Context) -> list[Any]:
         assert self.status is not None
         self.status.count("in")
-        records = self._records(*self._run_one(raw))
-        self.status.maybe_flush()
-        return records
+        return self._complete_inline(raw)
 
 
 _Batch = list[tuple[int, "Future[tuple[Completed, float]]"]]  # (sequence number, work) in input order
@@ -235,9 +240,7 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
         assert self.status is not None
         self.status.count("in")
         if self._submit is None:
-            records = self._records(*self._run_one(raw))
-            self.status.maybe_flush()
-            return records
+            return self._complete_inline(raw)
         bucket = ctx.get_current_key()
         batch = self._bucket(bucket)
         self._seq += 1

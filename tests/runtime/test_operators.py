@@ -67,8 +67,13 @@ def _operator(kind: type, chain: Any, *, records: bool) -> Any:
     return fn
 
 
+def _event(value: Any) -> dict[str, Any]:
+    """The event a record carries: a JSON string, or a Kafka record's value (UTF-8 bytes)."""
+    return json.loads(value if isinstance(value, str) else value[1].decode())
+
+
 def _meta_id(value: Any) -> str:
-    return json.loads(value if isinstance(value, str) else value[1].decode())["meta"]["id"]
+    return _event(value)["meta"]["id"]
 
 
 @pytest.mark.parametrize("kind", [DirectFunction, MiniBatchFunction])
@@ -84,7 +89,7 @@ def test_each_input_becomes_one_list_of_records(kind: type, records: bool, chain
     assert out["skip"] == []
     [(tag, error)] = out["raise"]
     assert isinstance(tag, OutputTag) and tag.tag_id == "evgen-errors"
-    error_event = json.loads(error if isinstance(error, str) else error[1].decode())
+    error_event = _event(error)
     assert error_event["error_type"] == "RuntimeError" and error_event["raw_event"] == tagged["raise"]
     if records:  # the error record carries the error event's time as its timestamp
         assert isinstance(error, Row) and error[0] is None and error[2] > 0
