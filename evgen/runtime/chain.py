@@ -85,6 +85,9 @@ class EventChain:
     errors: ErrorEventFactory
     steps: tuple[Step, ...] = ()
     drop_canary: bool = True
+    #: Outputs carry their message key and event time (for sinks that write records, e.g.
+    #: Kafka); False leaves both None: a sink of bare JSON lines would not use them.
+    keyed: bool = True
 
     def complete(self, raw: Any) -> Completed:
         """Decode, filter, process, normalize and encode one input (JSON text or Row).
@@ -189,6 +192,8 @@ class EventChain:
             raise _Failure(
                 INVALID_OUTPUT, f"output is not a valid {self.sink.stream} event ({self.sink.schema_uri}): {e}", e
             ) from e
+        if not self.keyed:
+            return None, self.sink.encode(data), None
         return self.sink.key_of_dict(data), self.sink.encode(data), self.sink.event_time_ms(data)
 
 

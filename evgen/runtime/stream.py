@@ -125,6 +125,7 @@ class Stream:
             errors=self.job.error_factory(),
             steps=self.steps,
             drop_canary=self.job.config.drop_canary_events,
+            keyed=self.job.sink.connector.wants_records,
         )
 
     def execute(self) -> RunResult:

@@ -13,6 +13,7 @@ import fastjsonschema
 import pytest
 
 from evgen.errors import ContractError
+from evgen.runtime.events import to_epoch_ms
 from evgen.runtime.job import Job
 from evgen.runtime.stream import Stream
 from evgen.testing import JobRun, run_in_process, run_on_flink
@@ -130,6 +131,22 @@ def test_outputs_roundtrip_unchanged_fields(job_dir: Path, outcomes: Any, inputs
                 assert output[key] == original[key], key
         checked += 1
     assert checked == len(originals) > 0
+
+
+@pytest.mark.parametrize("config, keyed", [("config/kafka.yaml", True), ("config/local.yaml", False)],
+                         ids=["record-sink", "json-lines-sink"])
+def test_outputs_carry_key_and_event_time_for_record_sinks_only(
+    job_dir: Path, outcomes: Any, valid_events: list[dict[str, Any]], config: str, keyed: bool
+) -> None:
+    job = Job.load(job_dir, [config])
+    [(key, value, ts)] = outcomes.pipeline(Stream(job)).chain().complete(json.dumps(fresh(valid_events[0]))).outputs
+    output = json.loads(value)
+    assert output["meta"]["stream"] == job.sink.codec.stream
+    if keyed:  # what a Kafka record gets: the stream's message key, the output's event time
+        assert key is not None and json.loads(key)["wiki_id"] == output["wiki_id"]
+        assert ts == to_epoch_ms(output["dt"])
+    else:  # a file sink writes the JSON alone: neither is computed
+        assert (key, ts) == (None, None)
 
 
 def test_contract_mismatch_fails_when_built(job_dir: Path, add_module: Any) -> None:
