@@ -8,8 +8,9 @@ Sections (one module each): :mod:`bench.codegen` (``evgen new-job`` / ``regen`` 
 :mod:`bench.datapath` (JSON vs Row path × thread vs process mode), :mod:`bench.enrich`
 (HTTP enrichment vs Little's-law bound), :mod:`bench.latency` (end-to-end at 10 events/s),
 :mod:`bench.memory` (RSS over a long run). Every job runs in a fresh worker process
-(:mod:`bench.worker`, :mod:`bench.launcher`) on data from :mod:`bench.data`; every run's
-output is count-checked (:mod:`bench.progress`); :mod:`bench.report` writes the results.
+(:mod:`bench.worker`, :mod:`bench.launcher`) on data from :mod:`bench.data`, alone or paired
+with the other side of its ratio (:mod:`bench.paired`); every run's output is count-checked
+(:mod:`bench.progress`); :mod:`bench.report` writes the results.
 """
 
 from pathlib import Path

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from bench.context import Context
 from bench.errors import CountMismatch
-from bench.launcher import RssSample, launch
+from bench.launcher import Outcome, RssSample, launch
 from bench.progress import check_output, directory_bytes, first_output_s, require_counts, steady_rate, steady_window
 
 #: An output line whose one changed field carries the benchmark's mark.
@@ -44,6 +44,8 @@ class Measured:
     rss: list[RssSample] = field(default_factory=list)
     #: CPU cores the JVM and Python workers used in the steady window (when sampled)
     cores: float | None = None
+    started: float = 0.0  #: time.time() when the worker was spawned
+    progress: list[tuple[float, int]] = field(default_factory=list)  #: (seconds since spawn, output bytes)
 
 
 def flink_settings(execution_mode: str, data_path: str = "json") -> dict[str, Any]:
@@ -132,16 +134,21 @@ def run_file_job(
             raise CountMismatch(f"{label}: the job counted {counts.get('in')} in / {counts.get('out')} out for {events:,} inputs")
     finally:
         shutil.rmtree(output, ignore_errors=True)
+    return measure(ctx, label, events, outcome)
+
+
+def measure(ctx: Context, label: str, events: int, outcome: Outcome) -> Measured:
+    """The figures of a checked run of ``events`` inputs, from what was seen of it (logged)."""
     rate = steady_rate(outcome.progress, events)
     first = first_output_s(outcome.progress)
     steady = rate is not None
     if rate is None:  # too short to resolve: the rate over the whole output phase
         rate = events / max(outcome.wall_s - (first or 0.0), 0.05)
-    measured = Measured(
+    ctx.log(f"{label}: {rate:,.0f} events/s steady, {outcome.wall_s:.1f} s wall")
+    return Measured(
         label=label, events=events, wall_s=outcome.wall_s, events_per_s=rate,
         overhead_s=max(outcome.wall_s - events / rate, 0.0), first_output_s=first, steady=steady,
         counts=dict(outcome.result.get("counts") or {}), rss=outcome.rss,
         cores=_cores(outcome.rss, steady_window(outcome.progress)),
+        started=outcome.started, progress=outcome.progress,
     )
-    ctx.log(f"{label}: {rate:,.0f} events/s steady, {outcome.wall_s:.1f} s wall")
-    return measured

@@ -2,8 +2,10 @@
 
 A single-node Apache Kafka broker (:class:`evgen.devkafka.KafkaBroker`, started here) holds
 the dataset in ``eqiad.mediawiki.page_change.v1`` (one partition). Every run reads it from
-the earliest offset to the end as it was at start-up (bounded) with a fresh consumer group,
-and writes ``eqiad.mediawiki.page_content_change.v1``. The typed job is the generated job
+the earliest offset to the end as it was at start-up (bounded) with a fresh consumer group.
+The typed job writes ``eqiad.mediawiki.page_content_change.v1``, the hand-written ones
+``codfw.mediawiki.page_content_change.v1``, so the headline pair can run at the same time
+(:mod:`bench.paired`), as on files. The typed job is the generated job
 with evgen's ``kafka`` connector (records keyed by the stream's message key fields, record
 timestamp = event time); the hand-written jobs use PyFlink's ``KafkaSource``/``KafkaSink``
 writing values only — less work than evgen's keyed, timestamped records. Throughput is
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +29,19 @@ from evgen.errors import EvgenError
 
 from bench.context import Context
 from bench.errors import CountMismatch
-from bench.filerun import MARKED, flink_settings
+from bench.filerun import MARKED, Measured, flink_settings, measure
 from bench.handwritten import HandWrittenJob
 from bench.launcher import launch
-from bench.progress import OutputCheck, check_output, first_output_s, require_counts, steady_rate
+from bench.paired import Rounds, run_together
+from bench.progress import OutputCheck, check_output, require_counts
 from bench.stats import Series, ratio
-from bench.typed_vs_handwritten import LABELS, rotated
+from bench.typed_vs_handwritten import LABELS, PAIRED, rotated
 
 SOURCE_TOPICS = ("eqiad.mediawiki.page_change.v1", "codfw.mediawiki.page_change.v1")
 SINK_TOPICS = ("eqiad.mediawiki.page_content_change.v1", "codfw.mediawiki.page_content_change.v1")
 JOBS = ("typed", "handwritten", "handwritten_minimal")
+#: Each job's sink topic: the typed and the hand-written job write to their own when paired.
+SINK_OF = {"typed": SINK_TOPICS[0], "handwritten": SINK_TOPICS[1], "handwritten_minimal": SINK_TOPICS[1]}
 
 
 def build_handwritten_kafka(job: HandWrittenJob, env: Any, spec: dict[str, Any]) -> None:
@@ -134,7 +140,8 @@ def _spec(ctx: Context, name: str, bootstrap: str, run_dir_errors: Path) -> dict
             {"connector": "kafka", "options": {"bootstrap_servers": bootstrap, "group_id": group,
                                                "topics": [SOURCE_TOPICS[0]], "starting_offsets": "earliest",
                                                "bounded": True}},
-            {"connector": "kafka", "options": {"bootstrap_servers": bootstrap, "topic_prefix": "eqiad."}},
+            {"connector": "kafka", "options": {"bootstrap_servers": bootstrap,
+                                               "topic_prefix": SINK_OF[name].split(".")[0] + "."}},
             {"connector": "file", "options": {"path": str(run_dir_errors)}},
             flink=flink_settings(mode),
         )
@@ -143,9 +150,20 @@ def _spec(ctx: Context, name: str, bootstrap: str, run_dir_errors: Path) -> dict
         "kind": "handwritten", "variant": "validated" if name == "handwritten" else "minimal", "source": "kafka",
         "source_schema": ws.source_schema, "sink_schema": ws.sink_schema,
         "sink_stream": "mediawiki.page_content_change.v1", "job_dir": str(ws.job_dir), "flink": flink_settings(mode),
-        "kafka": {"bootstrap_servers": bootstrap, "source_topic": SOURCE_TOPICS[0], "sink_topic": SINK_TOPICS[0],
+        "kafka": {"bootstrap_servers": bootstrap, "source_topic": SOURCE_TOPICS[0], "sink_topic": SINK_OF[name],
                   "group_id": group, "errors": str(run_dir_errors)},
     }
+
+
+def _run_job(ctx: Context, name: str, label: str, bootstrap: str, sink: Topic, events: int) -> Measured:
+    """One checked run of job ``name`` over the source topic; its rate watched on ``sink``."""
+    run_dir = ctx.run_dir(label)
+    start = sink.end()
+    outcome = launch(_spec(ctx, name, bootstrap, run_dir / "errors"), run_dir, progress=lambda: sink.end() - start,
+                     poll_s=0.1, timeout_s=300 + events / 200, label=label)
+    require_counts(label, events, sink.check(start, sink.end(), MARKED), check_output(run_dir / "errors").lines,
+                   marks=events)
+    return measure(ctx, label, events, outcome)
 
 
 def run_kafka(ctx: Context) -> dict[str, Any]:
@@ -167,32 +185,29 @@ def run_kafka(ctx: Context) -> dict[str, Any]:
         events = len(lines)
         if produced != events:
             raise CountMismatch(f"kafka: produced {produced} of {events} events")
-        sink = Topic(broker.bootstrap_servers, SINK_TOPICS[0])
+        sinks = {topic: Topic(broker.bootstrap_servers, topic) for topic in SINK_TOPICS}
         rates = {n: Series() for n in JOBS}
         walls = {n: Series() for n in JOBS}
         overheads = {n: Series() for n in JOBS}
+        paired = Rounds(PAIRED)
+
+        def run(name: str, label: str) -> Measured:
+            return _run_job(ctx, name, label, broker.bootstrap_servers, sinks[SINK_OF[name]], events)
+
         try:
             for round_no in range(s.runs):
                 for name in rotated(JOBS, round_no):
-                    label = f"kafka-{name}-r{round_no + 1}"
-                    run_dir = ctx.run_dir(label)
-                    start = sink.end()
-                    outcome = launch(_spec(ctx, name, broker.bootstrap_servers, run_dir / "errors"), run_dir,
-                                     progress=lambda: sink.end() - start, poll_s=0.1,
-                                     timeout_s=300 + events / 200, label=label)
-                    end = sink.end()
-                    require_counts(label, events, sink.check(start, end, MARKED), check_output(run_dir / "errors").lines,
-                                   marks=events)
-                    rate = steady_rate(outcome.progress, events)
-                    if rate is None:
-                        first = first_output_s(outcome.progress) or 0.0
-                        rate = events / max(outcome.wall_s - first, 0.05)
-                    rates[name].add(rate)
-                    walls[name].add(outcome.wall_s)
-                    overheads[name].add(max(outcome.wall_s - events / rate, 0.0))
-                    ctx.log(f"{label}: {rate:,.0f} events/s steady, {outcome.wall_s:.1f} s wall")
+                    m = run(name, f"kafka-{name}-r{round_no + 1}")
+                    rates[name].add(m.events_per_s)
+                    walls[name].add(m.wall_s)
+                    overheads[name].add(m.overhead_s)
+            for round_no in range(s.runs):
+                label = f"kafka-pair-r{round_no + 1}"
+                paired.add(run_together(ctx, label, {name: partial(run, name, f"{label}-{name}") for name in PAIRED},
+                                        events))
         finally:
-            sink.close()
+            for sink in sinks.values():
+                sink.close()
     finally:
         broker.stop()
     return {
@@ -209,6 +224,8 @@ def run_kafka(ctx: Context) -> dict[str, Any]:
             }
             for name in JOBS
         },
-        "ratio": ratio(rates["typed"], rates["handwritten"]).to_dict(3),
+        "ratio": paired.ratio().to_dict(3),
+        "paired": paired.to_dict(),
+        "ratio_interleaved": ratio(rates["typed"], rates["handwritten"]).to_dict(3),
         "ratio_vs_minimal": ratio(rates["typed"], rates["handwritten_minimal"]).to_dict(3),
     }

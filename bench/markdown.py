@@ -46,7 +46,8 @@ def render(results: dict[str, Any]) -> str:
     out += [
         f"Generated {results['generated_at']} by `python -m bench` in {results['duration_s'] / 60:.1f} min. "
         f"Every figure is the median of {settings['runs']} run(s) with (min–max); both sides of each ratio ran "
-        "interleaved in the same invocation, each run in a fresh process (its own JVM and mini-cluster). "
+        "in the same invocation, each run in a fresh process (its own JVM and mini-cluster): interleaved, and for "
+        "the typed / hand-written headline ratios also paired (both jobs at once). "
         "Every run's output was count-checked (the suite fails on a wrong count). "
         "Machine-readable: [benchmarks.json](benchmarks.json); chart: [benchmarks.png](benchmarks.png).",
         "",
@@ -70,7 +71,7 @@ def render(results: dict[str, Any]) -> str:
                                        load.get("after", {})] if v.get("load1") is not None]
     if loads and max(loads) > 1.5 * m["cores"]:  # the suite alone keeps a 2-core machine near 2
         out += ["The machine is shared: other processes ran during the measurements (see the load average), so "
-                "absolute figures carry noise; ratios of interleaved runs less so.", ""]
+                "absolute figures carry noise; ratios less so, those of paired runs least.", ""]
     else:
         out += ["Nothing else ran on the machine (the load average above is the suite's own jobs).", ""]
 
@@ -89,7 +90,7 @@ def render(results: dict[str, Any]) -> str:
     if results.get("typed_vs_handwritten_ratio_kafka") is None:
         out += [f"Kafka → Kafka ratio not measured: {results.get('typed_vs_handwritten_ratio_kafka_reason')}.", ""]
 
-    out += _limits(s)
+    out += _limits(s, m["cores"])
 
     typed = s.get("typed_vs_handwritten") or {}
     for transport in ("file", "kafka"):
@@ -119,7 +120,9 @@ def render(results: dict[str, Any]) -> str:
             out += [f"In-process only, `{name}` ({only['label']}): "
                     f"{_fmt(only['python_us_per_event_in_process']['median'], 1)} Python µs/event."
                     for name, only in (run.get("in_process_only") or {}).items()] + [""]
-        out += [f"- typed / hand-written (same work): **{_mmm(run['ratio'], 3)}**",
+        out += _paired(run)
+        out += [f"- typed / hand-written (same work), paired: **{_mmm(run['ratio'], 3)}**; interleaved: "
+                f"{_mmm(run.get('ratio_interleaved'), 3)}",
                 f"- typed / hand-written minimal: {_mmm(run.get('ratio_vs_minimal'), 3)}"]
         if run.get("ratio_template"):
             out += [f"- typed with the template's carry-over / hand-written: {_mmm(run['ratio_template'], 3)}"]
@@ -230,11 +233,42 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _paired(run: dict[str, Any]) -> list[str]:
+    """The paired runs of a cost-of-types section: how they ran, their rates."""
+    paired = run.get("paired")
+    if not paired:
+        return []
+    numerator, denominator = paired["jobs"]
+    rates = paired["events_per_s"]
+    window = (f"over the common steady window of each pair ({_mmm(paired['common_window_s'], 1)} s): from the later "
+              "job reaching 10 % of its output to the earlier one reaching 90 %. Both saw the same host while "
+              "measured, so the drift between runs a minute apart (±15 % on a shared VM) leaves their ratio alone"
+              if paired["common_window"] else
+              "each over its own steady state: the runs were too short to share a steady window")
+    shares = _share_of_alone(run)
+
+    def rate(name: str) -> str:
+        share = f", {_fmt(shares[name] * 100)} % of its rate alone" if name in shares else ""
+        return f"`{name}` {_mmm(rates[name])} events/s{share}"
+
+    return [f"Paired: `{numerator}` and `{denominator}` started together, each in its own process, once per round, and "
+            f"rated {window}. Rates while paired: {rate(numerator)}; {rate(denominator)}.", ""]
+
+
 def _us(job: dict[str, Any]) -> str:
     return _fmt(job["python_us_per_event_in_process"]["median"], 1)
 
 
-def _limits(s: dict[str, Any]) -> list[str]:
+def _share_of_alone(run: dict[str, Any]) -> dict[str, float]:
+    """Each paired job's rate while paired / its rate alone (medians); empty without a common window."""
+    paired = run.get("paired") or {}
+    if not paired.get("common_window"):
+        return {}
+    return {name: paired["events_per_s"][name]["median"] / run["jobs"][name]["events_per_s"]["median"]
+            for name in paired["jobs"]}
+
+
+def _limits(s: dict[str, Any], machine_cores: int) -> list[str]:
     """What bounds the figures that miss their targets, from this run's own measurements."""
     lines: list[str] = []
     file_run = (s.get("typed_vs_handwritten") or {}).get("file") or {}
@@ -249,11 +283,18 @@ def _limits(s: dict[str, Any]) -> list[str]:
             f"own per-record cost in thread mode comes on top.")
     kafka = (s.get("typed_vs_handwritten") or {}).get("kafka") or {}
     if kafka.get("jobs"):
-        lines.append(
-            "- **Kafka ratio.** The typed job writes what an Event Platform producer must: the message key "
-            "(`message_key_fields`) and the event time as record timestamp, through the Table API Kafka sink "
-            "(records cross from Python as UTF-8 bytes; chained operators share records without copies); the "
-            "hand-written one writes bare values through the DataStream KafkaSink.")
+        text = ("- **Kafka ratio.** The typed job writes what an Event Platform producer must: the message key "
+                "(`message_key_fields`) and the event time as record timestamp, through the Table API Kafka sink "
+                "(records cross from Python as UTF-8 bytes; chained operators share records without copies); the "
+                "hand-written one writes bare values through the DataStream KafkaSink.")
+        shares = _share_of_alone(kafka)
+        if shares and max(shares.values()) < 0.8:
+            text += (f" Paired, the two jobs and the broker share {machine_cores} cores and each job ran at "
+                     f"{_fmt(min(shares.values()) * 100)}–{_fmt(max(shares.values()) * 100)} % of its rate alone, so "
+                     "the paired ratio weighs CPU per event, where that extra work counts in full; alone, a job has "
+                     "a spare core for part of it (interleaved ratio "
+                     f"{_fmt((kafka.get('ratio_interleaved') or {}).get('median'), 3)}).")
+        lines.append(text)
     enrich = s.get("enrichment") or {}
     for name, key, cpu_key in (("requests", "levels", "client_cpu_us_per_request"),
                                ("aiohttp", "async_levels", "async_client_cpu_us_per_request")):
@@ -312,7 +353,8 @@ def readme_summary(results: dict[str, Any]) -> str:
     latency = s["latency"]
     rows = [
         ["What do types cost?",
-         f"typed evgen / hand-written PyFlink doing the same work: **{_mmm(file_run['ratio'], 3)}** file → file, "
+         f"typed evgen / hand-written PyFlink doing the same work, run side by side: **{_mmm(file_run['ratio'], 3)}** "
+         f"file → file (one after the other: {_mmm(file_run.get('ratio_interleaved'), 3)}), "
          f"{kafka_text}; per-event Python work in-process {_us(jobs['typed'])} µs typed vs {_us(jobs['handwritten'])} µs "
          "hand-written"],
         ["How fast?",

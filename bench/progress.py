@@ -13,6 +13,7 @@ reported separately as ``overhead_s = wall − events / rate``.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from dataclasses import dataclass
@@ -73,6 +74,27 @@ def steady_window(samples: Sequence[tuple[float, int]], low: float = 0.1, high: 
     final = samples[-1][1] if samples else 0
     a, b = first_reaching(samples, low * final), first_reaching(samples, high * final)
     return (a[0], b[0]) if final > 0 and a is not None and b is not None and b[0] > a[0] else None
+
+
+def units_at(samples: Sequence[tuple[float, int]], t: float) -> float:
+    """The output at ``t``, linearly interpolated between the samples around it.
+
+        >>> units_at([(0.0, 0), (2.0, 100), (4.0, 100)], 1.0)
+        50.0
+    """
+    i = bisect.bisect_left(samples, t, key=lambda sample: sample[0])
+    if i == 0:
+        return float(samples[0][1])
+    if i == len(samples):
+        return float(samples[-1][1])
+    (t0, v0), (t1, v1) = samples[i - 1], samples[i]
+    return v0 + (v1 - v0) * (t - t0) / (t1 - t0) if t1 > t0 else float(v1)
+
+
+def rate_between(samples: Sequence[tuple[float, int]], events: int, start: float, end: float) -> float:
+    """Events/s the output grew by between ``start`` and ``end`` (seconds, as the samples' times),
+    with ``events`` in the whole output."""
+    return (units_at(samples, end) - units_at(samples, start)) / samples[-1][1] * events / (end - start)
 
 
 def first_output_s(samples: Sequence[tuple[float, int]]) -> float | None:

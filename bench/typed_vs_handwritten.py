@@ -13,10 +13,14 @@ runs every job once, the order rotating), each job in a fresh process. Jobs:
   ``typed`` / ``typed_bare`` is what evgen's operator costs, ``typed_bare`` / ``handwritten``
   what the typed per-event work costs inside Flink.
 
-The ratio is typed / handwritten events/s per round (median, min, max over rounds). The
-per-event Python cost of each job, measured in-process, splits the time into the job's
-own work and Flink's plumbing. evgen validates outputs with jsonschema-rs, the baseline with
-fastjsonschema; ``handwritten_rs`` (in-process only) shows the baseline's Python with jsonschema-rs.
+The headline ratio is typed / handwritten events/s with the two jobs *paired*: started
+together, each in its own process, rated over their common steady window
+(:mod:`bench.paired`), once per round; the host's drift between runs is then the same for
+both sides. The interleaved runs give each job's rate alone and the ratios of the other jobs,
+round by round (median, min, max over rounds). The per-event Python cost of each job,
+measured in-process, splits the time into the job's own work and Flink's plumbing. evgen
+validates outputs with jsonschema-rs, the baseline with fastjsonschema; ``handwritten_rs``
+(in-process only) shows the baseline's Python with jsonschema-rs.
 
     results = run_file(ctx)
     results["ratio"]["median"]
@@ -24,11 +28,13 @@ fastjsonschema; ``handwritten_rs`` (in-process only) shows the baseline's Python
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Sequence, TypeVar
 
 from bench.context import Context
 from bench.filerun import SpecBuilder, bare_chain_spec, handwritten_spec, run_file_job, typed_spec
 from bench.inprocess import per_event_us
+from bench.paired import Rounds, run_together
 from bench.stats import Series, ratio
 
 LABELS = {
@@ -44,6 +50,8 @@ IN_PROCESS_EVENTS = 20_000
 IN_PROCESS_ONLY = {"handwritten_rs": "hand-written, same work, jsonschema-rs instead of fastjsonschema in and out"}
 #: Jobs whose per-event Python code is another job's: measured in-process once, under that name.
 SAME_CODE_AS = {"typed_bare": "typed"}
+#: The headline ratio's two jobs, run together (numerator first).
+PAIRED = ("typed", "handwritten")
 T = TypeVar("T")
 
 
@@ -78,6 +86,12 @@ def run_file(ctx: Context) -> dict[str, Any]:
             walls[name].add(m.wall_s)
             overheads[name].add(m.overhead_s)
             steady[name] = steady[name] and m.steady
+    paired = Rounds(PAIRED)
+    for round_no in range(s.runs):
+        label = f"file-pair-r{round_no + 1}"
+        paired.add(run_together(ctx, label, {
+            name: partial(run_file_job, ctx, f"{label}-{name}", jobs[name], ctx.data, s.events) for name in PAIRED
+        }, s.events))
     lines = ctx.data.read_text(encoding="utf-8").splitlines()[:IN_PROCESS_EVENTS]
     in_process = {name: Series() for name in [*jobs, *IN_PROCESS_ONLY] if name not in SAME_CODE_AS}
     for _ in range(s.runs):
@@ -102,7 +116,9 @@ def run_file(ctx: Context) -> dict[str, Any]:
             }
             for name in jobs
         },
-        "ratio": ratio(rates["typed"], rates["handwritten"]).to_dict(3),
+        "ratio": paired.ratio().to_dict(3),
+        "paired": paired.to_dict(),
+        "ratio_interleaved": ratio(rates["typed"], rates["handwritten"]).to_dict(3),
         "ratio_vs_minimal": ratio(rates["typed"], rates["handwritten_minimal"]).to_dict(3),
         "ratio_template": ratio(rates["typed_template"], rates["handwritten"]).to_dict(3),
         "ratio_operator": ratio(rates["typed"], rates["typed_bare"]).to_dict(3),

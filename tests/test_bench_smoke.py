@@ -49,7 +49,12 @@ def test_smoke_run_writes_a_complete_report(repo_root: Path, tmp_path: Path) -> 
     assert results["default_data_path"] in ("json", "row")
     assert results["default_execution_mode"] in ("thread", "process")
     sections = results["sections"]
-    assert sections["typed_vs_handwritten"]["file"]["events"] == 2000
+    file_run = sections["typed_vs_handwritten"]["file"]
+    assert file_run["events"] == 2000
+    # the headline ratio is the paired runs' (both jobs at once); the interleaved one is kept beside it
+    assert file_run["paired"]["jobs"] == ["typed", "handwritten"]
+    assert results["typed_vs_handwritten_ratio_file"] == file_run["ratio"]["median"]
+    assert 0 < file_run["ratio_interleaved"]["median"] < 20
     assert sections["enrichment"]["sync_baseline"]["events_per_s"]["median"] > 0
     assert results["machine"]["cores"] >= 1 and results["machine"]["flink"] != "not installed"
 

@@ -13,9 +13,11 @@ from bench.progress import (
     check_output,
     directory_bytes,
     first_output_s,
+    rate_between,
     require_counts,
     steady_rate,
     steady_window,
+    units_at,
     visible_files,
 )
 
@@ -82,3 +84,9 @@ def test_require_counts_fails_loudly(outputs: OutputCheck, errors: int, marks: i
     with pytest.raises(CountMismatch) as raised:
         require_counts("run", 3, outputs, errors, marks=marks)
     assert str(raised.value) == message
+
+
+def test_rate_between_interpolates_the_output_between_samples() -> None:
+    samples = [(0.0, 0), (10.0, 0), (20.0, 1000), (30.0, 2000), (40.0, 2000)]  # 100 bytes/s from 10 s to 30 s
+    assert rate_between(samples, 200, 15.0, 25.0) == pytest.approx(10.0)  # 1000 bytes = 100 events in 10 s
+    assert units_at(samples, 25.0) == 1500.0 and units_at(samples, -1.0) == 0.0 and units_at(samples, 99.0) == 2000.0
