@@ -340,7 +340,8 @@ def readme_summary(results: dict[str, Any]) -> str:
     file_run = s["typed_vs_handwritten"]["file"]
     jobs = file_run["jobs"]
     kafka = s["typed_vs_handwritten"].get("kafka") or {}
-    kafka_text = (f"{_mmm(kafka['ratio'], 3)} Kafka → Kafka (the typed job also writes keys and timestamps)"
+    kafka_text = (f"{_mmm(kafka['ratio'], 3)} Kafka → Kafka (one after the other: "
+                  f"{_mmm(kafka.get('ratio_interleaved'), 3)}; the typed job also writes keys and timestamps)"
                   if kafka.get("ratio") else f"Kafka → Kafka not measured ({kafka.get('reason', 'skipped')})")
     enrich = s["enrichment"]
     levels = enrich["levels"]

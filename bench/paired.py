@@ -4,12 +4,12 @@ On a shared VM the same job's rate moves by ±15 % between runs a minute apart, 
 effects the suite looks for; interleaving spreads that drift over both sides of a ratio but
 cannot remove it. Jobs started together share whatever the host does while they run. Each
 job's rate is taken over the *common* window, from the later of their steady-state starts
-(10 % of their output) to the earlier of their ends (90 %), so neither runs alone in it. Each
-runs on about one of the machine's cores then, so the rates are lower than alone; the ratio
-is the figure.
+(10 % of their output) to the earlier of their ends (90 %), so neither runs alone in it. The
+jobs share the machine's cores, so their rates can be lower than alone (the report says by how
+much); the ratio is the figure.
 
-    pair = run_together(ctx, "pair-r1", {"typed": lambda: run_file_job(ctx, "pair-r1-typed", typed, data, n),
-                                         "handwritten": lambda: run_file_job(ctx, ..., handwritten, data, n)}, n)
+    runs = {name: partial(run_file_job, ctx, f"pair-r1-{name}", specs[name], ctx.data, n) for name in specs}
+    pair = run_together(ctx, "pair-r1", runs, n)
     pair.events_per_s["typed"] / pair.events_per_s["handwritten"]
 """
 
@@ -32,7 +32,7 @@ class Pair:
     events_per_s: dict[str, float]
     window_s: float  #: length of that common window
     #: False: the runs were too short to share a steady window (a smoke run); the rates are each
-    #: job's own (as :func:`~bench.filerun.run_file_job` measured it).
+    #: job's own (as :func:`~bench.filerun.measure` took it).
     common_window: bool
 
 
