@@ -64,10 +64,9 @@ def run_together(ctx: Context, label: str, runs: Mapping[str, Callable[[], Measu
     with ThreadPoolExecutor(len(runs)) as pool:
         futures = {name: pool.submit(run) for name, run in runs.items()}
         measured = {name: future.result() for name, future in futures.items()}
-    windows = [_steady(m) for m in measured.values()]
-    start = max((w[0] for w in windows if w), default=0.0)
-    end = min((w[1] for w in windows if w), default=0.0)
-    if all(windows) and end > start:
+    windows = [window for m in measured.values() if (window := _steady(m))]
+    start, end = (max(w[0] for w in windows), min(w[1] for w in windows)) if windows else (0.0, 0.0)
+    if len(windows) == len(measured) and end > start:
         rates = {name: rate_between(m.progress, events, start - m.started, end - m.started)
                  for name, m in measured.items()}
         pair = Pair(rates, end - start, True)

@@ -192,9 +192,10 @@ class EventChain:
             raise _Failure(
                 INVALID_OUTPUT, f"output is not a valid {self.sink.stream} event ({self.sink.schema_uri}): {e}", e
             ) from e
+        encoded = self.sink.encode(data)
         if not self.keyed:
-            return None, self.sink.encode(data), None
-        return self.sink.key_of_dict(data), self.sink.encode(data), self.sink.event_time_ms(data)
+            return None, encoded, None
+        return self.sink.key_of_dict(data), encoded, self.sink.event_time_ms(data)
 
 
 def _is_canary(event: Any) -> bool:
