@@ -22,7 +22,7 @@ import threading
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import requests
 
@@ -31,6 +31,9 @@ from evgen.http.failures import failure_for_exception
 from evgen.http.session import build_session
 from evgen.http.settings import HttpSettings
 from evgen.runtime.contract import is_async
+
+if TYPE_CHECKING:
+    from evgen.http.aio import DrivenLoop
 
 E = TypeVar("E")
 R = TypeVar("R")
@@ -137,7 +140,7 @@ class InjectedFunction(Generic[E, R]):
     def __call__(self, event: E) -> R:
         raise NotImplementedError
 
-    def _build(self, settings: HttpSettings, pool_size: int) -> Any:
+    def _build(self, settings: HttpSettings, pool_size: int, loop: DrivenLoop | None) -> Any:
         raise NotImplementedError
 
     def _dispose(self, resource: Any) -> None:
@@ -149,8 +152,14 @@ class InjectedFunction(Generic[E, R]):
     def session_param(self) -> str:
         return self._session_param
 
-    def open(self, settings: HttpSettings | None = None, pool_size: int = DEFAULT_POOL_SIZE) -> None:
+    def open(
+        self, settings: HttpSettings | None = None, pool_size: int = DEFAULT_POOL_SIZE, loop: DrivenLoop | None = None
+    ) -> None:
         """Build the session; balanced by :meth:`close`.
+
+        ``loop``: the event loop an ``async`` function's session lives on, run by the caller
+        (the runtime's operator passes its own); without one, the session gets a
+        :class:`~evgen.http.aio.LoopThread`. A blocking function has no use for it.
 
         Opens are counted: if operators share this object, the first ``open`` builds the
         session, later ones keep it, and the last ``close`` closes it.
@@ -159,7 +168,7 @@ class InjectedFunction(Generic[E, R]):
             self._opens += 1
             if self._opens > 1 and self._resource is not None:
                 return
-            old, self._resource = self._resource, self._build(settings or HttpSettings(), pool_size)
+            old, self._resource = self._resource, self._build(settings or HttpSettings(), pool_size, loop)
         if old is not None:  # opened lazily before: replace it by the configured one
             self._dispose(old)
 
@@ -178,7 +187,7 @@ class InjectedFunction(Generic[E, R]):
         if resource is None:
             with self._lock:
                 if self._resource is None:
-                    self._resource = self._build(HttpSettings(), DEFAULT_POOL_SIZE)
+                    self._resource = self._build(HttpSettings(), DEFAULT_POOL_SIZE, None)
                 resource = self._resource
         return resource
 
@@ -212,7 +221,7 @@ class HttpProcessFunction(InjectedFunction[E, R]):
         """The open session, or None."""
         return self._resource  # type: ignore[no-any-return]
 
-    def _build(self, settings: HttpSettings, pool_size: int) -> requests.Session:
+    def _build(self, settings: HttpSettings, pool_size: int, loop: DrivenLoop | None) -> requests.Session:
         return build_session(settings, pool_size)
 
     def _dispose(self, resource: requests.Session) -> None:
@@ -229,10 +238,11 @@ class HttpProcessFunction(InjectedFunction[E, R]):
 class AsyncHttpProcessFunction(InjectedFunction[E, R]):
     """An ``async def`` process function with an ``aiohttp.ClientSession`` injected.
 
-    The session lives on an event loop thread of its own (:class:`~evgen.http.aio.LoopThread`).
-    The runtime runs the operator's event chains on that loop (:meth:`acall`): one thread
-    decodes, calls and validates, at most ``max_workers`` events at a time. Called from another
-    thread, the function runs the coroutine there and waits for its result.
+    The runtime opens it on its operator's :class:`~evgen.http.aio.DrivenLoop` and runs the
+    event chains there (:meth:`acall`): the task thread decodes, calls and validates, at most
+    ``max_workers`` events at a time. Opened without a loop, the session lives on an event loop
+    thread of its own (:class:`~evgen.http.aio.LoopThread`), and a call from another thread
+    runs the coroutine there and waits for its result.
 
         async def process(event: PageChange, session: aiohttp.ClientSession) -> PageContentChange: ...
 
@@ -248,32 +258,35 @@ class AsyncHttpProcessFunction(InjectedFunction[E, R]):
 
     @property
     def loop(self) -> Any:
-        """The open session's :class:`~evgen.http.aio.LoopThread`, or None: the runtime runs the
-        event chains of this function's operator on it (no worker thread per call)."""
+        """The event loop the open session lives on (a ``LoopThread`` or the ``DrivenLoop`` it was
+        opened with), or None."""
         return None if self._resource is None else self._resource[0]
 
-    def _build(self, settings: HttpSettings, pool_size: int) -> tuple[Any, Any]:
+    def _build(self, settings: HttpSettings, pool_size: int, loop: DrivenLoop | None) -> tuple[Any, Any, bool]:
         from evgen.http.aio import LoopThread, build_async_session
 
-        loop = LoopThread(f"evgen-http-{getattr(self._fn, '__name__', type(self._fn).__name__)}")
+        owned = loop is None
+        runner: Any = LoopThread(f"evgen-http-{getattr(self._fn, '__name__', type(self._fn).__name__)}") if owned else loop
         try:
-            return loop, loop.run(build_async_session(settings, pool_size))
+            return runner, runner.run(build_async_session(settings, pool_size)), owned
         except BaseException:
-            loop.close()
+            if owned:
+                runner.close()
             raise
 
-    def _dispose(self, resource: tuple[Any, Any]) -> None:
-        loop, session = resource
+    def _dispose(self, resource: tuple[Any, Any, bool]) -> None:
+        loop, session, owned = resource
         loop.run(session.close())
-        loop.close()
+        if owned:
+            loop.close()
 
     def __call__(self, event: E) -> R:
-        loop, session = self._ensure()
+        loop, session, _ = self._ensure()
         return loop.run(self._invoke(event, session))  # type: ignore[no-any-return]
 
     async def acall(self, event: E) -> R:
         """Await the function with the session injected (on :attr:`loop`, after :meth:`open`)."""
-        _, session = self._ensure()
+        session = self._ensure()[1]
         return await self._invoke(event, session)  # type: ignore[no-any-return]
 
     async def _invoke(self, event: E, session: Any) -> Any:

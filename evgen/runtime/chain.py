@@ -131,14 +131,16 @@ class EventChain:
         except Exception as e:
             return self._failed(raw, e)
 
-    def event_loop(self) -> Any | None:
-        """The event loop thread of the chain's ``async`` steps once they are open: where
-        :meth:`complete_async` runs. None if it has none, if they do not share one, or if a step
-        does blocking I/O (an injected ``requests`` session): on the loop it would stall the rest."""
-        if any(hasattr(step.fn, "open") and not hasattr(step.fn, "acall") for step in self.steps):
-            return None
-        loops = {id(loop): loop for step in self.steps if (loop := getattr(step.fn, "loop", None)) is not None}
-        return next(iter(loops.values())) if len(loops) == 1 else None
+    @property
+    def awaits(self) -> bool:
+        """Some step is ``async`` (it has ``acall``): :meth:`complete_async` awaits it."""
+        return any(hasattr(step.fn, "acall") for step in self.steps)
+
+    @property
+    def blocks(self) -> bool:
+        """Some step does blocking I/O (an injected ``requests`` session): on an event loop it
+        would stall every other input, so the chain runs on worker threads instead."""
+        return any(hasattr(step.fn, "open") and not hasattr(step.fn, "acall") for step in self.steps)
 
     def _start(self, raw: Any) -> Any:
         """The decoded input event, or what became of it (an error event, the canary drop)."""

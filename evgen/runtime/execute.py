@@ -167,8 +167,8 @@ class _OpenWith:
     resource: Any
     settings: Any
 
-    def open(self, pool_size: int) -> None:
-        self.resource.open(self.settings, pool_size)
+    def open(self, pool_size: int, loop: Any = None) -> None:
+        self.resource.open(self.settings, pool_size, loop)
 
     def close(self) -> None:
         self.resource.close()

@@ -3,7 +3,9 @@
 ``MiniBatchFunction`` is a KeyedProcessFunction over *buckets* (a stable hash
 of the partition key, see :class:`~evgen.runtime.events.Router`). Each input is
 submitted to a thread pool local to the operator as it arrives (a chain with an
-``async def`` step runs on that step's event loop instead, ``max_workers`` at a time); a batch closes
+``async def`` step runs instead as a task on the operator's :class:`~evgen.http.aio.DrivenLoop`,
+``max_workers`` at a time, which the task thread runs on every input and while it waits for
+a batch: no second Python thread to take turns at the GIL with); a batch closes
 at ``batch_size`` inputs or after ``batch_duration_ms`` and its results are
 emitted in input order (the eventutilities design), while the next batch already
 fills the pool. Errors leave
@@ -33,7 +35,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Union, cast
 
 from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
@@ -45,6 +47,9 @@ from evgen.errors import ConfigError
 from evgen.runtime.chain import Completed, EventChain
 from evgen.runtime.events import encode_json, to_epoch_ms
 from evgen.runtime.status import OperatorStatus
+
+if TYPE_CHECKING:
+    from evgen.http.aio import DrivenLoop
 
 #: An event-time timer this late fires only on the final watermark of a bounded input.
 END_OF_INPUT = 2**62
@@ -117,6 +122,7 @@ class _Outcomes:
         self.row_schema = row_schema  # inputs are Rows of this schema (the Row data path)
         self.log_level = log_level
         self.status: OperatorStatus | None = None
+        self.loop: DrivenLoop | None = None  # the chain's async steps run on it (see _open)
 
     def _open(self, runtime_context: RuntimeContext) -> None:
         # Everything the worker has loaded so far lives as long as the worker: leave it out of
@@ -127,12 +133,20 @@ class _Outcomes:
         self.status = OperatorStatus(
             self.status_dir, "process", subtask_index(runtime_context), runtime_context.get_metrics_group()
         )
+        # Async steps get a loop this thread runs, unless worker threads call them (next to a
+        # blocking step), which need a loop thread of the step's own.
+        if self.chain.awaits and (self.settings.sync or not self.chain.blocks):
+            from evgen.http.aio import DrivenLoop
+
+            self.loop = DrivenLoop()
         for resource in self.resources:
-            resource.open(self.settings.max_workers)
+            resource.open(self.settings.max_workers, self.loop)
 
     def close(self) -> None:
         for resource in self.resources:
             resource.close()
+        if self.loop is not None:
+            self.loop.close()
         if self.status is not None:
             self.status.flush()
 
@@ -190,7 +204,8 @@ class DirectFunction(_Outcomes, ProcessFunction):
         return self._complete_inline(raw)
 
 
-_Batch = list[tuple[int, "Future[tuple[Completed, float]]"]]  # (sequence number, work) in input order
+_Work = Union["Future[tuple[Completed, float]]", "asyncio.Future[tuple[Completed, float]]"]  # a thread's or a task
+_Batch = list[tuple[int, _Work]]  # (sequence number, work) in input order
 
 
 class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
@@ -206,7 +221,7 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
     def __init__(self, *args: Any, **kwargs: Any):
         _Outcomes.__init__(self, *args, **kwargs)
         self._pool: ThreadPoolExecutor | None = None
-        self._submit: Callable[[Any], Future[tuple[Completed, float]]] | None = None  # None: inline
+        self._submit: Callable[[Any], _Work] | None = None  # None: inline
         self._open_batch: dict[int, _Batch] = {}
         self._closed: dict[int, deque[_Batch]] = {}
         self._deadlines: dict[int, int] = {}
@@ -218,10 +233,9 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
         self._open_batch, self._closed, self._deadlines = {}, {}, {}
         if self.settings.sync:
             return
-        loop = self.chain.event_loop()
-        if loop is not None:  # async steps: the chains run on their event loop, max_workers at a time
-            gate = asyncio.Semaphore(self.settings.max_workers)
-            self._submit = lambda raw: asyncio.run_coroutine_threadsafe(self._run_one_async(raw, gate), loop.loop)
+        if self.loop is not None:  # async steps: the chains run as tasks on the loop, max_workers at a time
+            gate, create_task = asyncio.Semaphore(self.settings.max_workers), self.loop.loop.create_task
+            self._submit = lambda raw: create_task(self._run_one_async(raw, gate))
         else:
             pool = self._pool = ThreadPoolExecutor(self.settings.max_workers, thread_name_prefix="evgen-process")
             self._submit = lambda raw: pool.submit(self._run_one, raw)
@@ -280,10 +294,16 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
     def _emit_closed(self, bucket: int, keep: int) -> list[Any]:
         """The records of the bucket's closed batches, oldest first, while done or while more than ``keep`` wait."""
         closed = self._closed.get(bucket)
+        if self.loop is not None and (closed or self._open_batch.get(bucket)):
+            # The tasks' ready I/O: requests go out, responses come in. (Not with nothing to do:
+            # Flink may still fire a processing-time timer after close().)
+            self.loop.poll()
         assert self.status is not None
         records: list[Any] = []
         while closed and (len(closed) > keep or _done(closed[0])):
             batch = closed.popleft()
+            if self.loop is not None and not _done(batch):
+                self.loop.run(asyncio.wait([cast("asyncio.Future[Any]", work) for _, work in batch]))
             self.status.observe_batch(len(batch))
             for _, future in batch:
                 records.extend(self._records(*future.result()))

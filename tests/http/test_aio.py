@@ -6,6 +6,7 @@ client in tests/test_mediawiki.py, next to the requests client.
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import time
 import typing
@@ -18,7 +19,7 @@ import pytest
 
 from evgen.devkafka import free_port
 from evgen.http import AsyncHttpProcessFunction, HttpFailure, HttpSettings, http_process_function, wrap_injected
-from evgen.http.aio import AsyncResponse, LoopThread, build_async_session, send_async
+from evgen.http.aio import AsyncResponse, DrivenLoop, LoopThread, build_async_session, send_async
 from evgen.testing.action_api import FakeActionApi, Fault
 
 from .conftest import Event, Out, Query, RecordingProxy
@@ -78,6 +79,44 @@ def test_slow_answers_overlap_on_the_one_loop(fast: HttpSettings) -> None:
         finally:
             process.close()
         assert api.max_in_flight > 16 and elapsed < 32 * 0.2 / 4  # concurrent, not one after another
+
+
+def test_a_driven_loop_runs_only_when_its_owner_runs_it() -> None:
+    loop = DrivenLoop()
+    steps: list[str] = []
+
+    async def work() -> str:
+        steps.append("started")
+        await asyncio.sleep(0.05)
+        steps.append("woke")
+        return "done"
+
+    task = loop.loop.create_task(work())
+    assert steps == []  # nothing runs the loop yet
+    loop.poll()
+    assert steps == ["started"]  # one pass: the task started and poll did not wait for its sleep
+    assert loop.run(task) == "done" and steps == ["started", "woke"]
+    never = loop.loop.create_task(asyncio.sleep(3600))
+    loop.poll()
+    loop.close()  # cancels what is still running, then closes
+    assert never.cancelled() and loop.loop.is_closed()
+    loop.close()  # idempotent
+
+
+def test_an_async_function_opened_on_a_driven_loop_runs_there(action_api: FakeActionApi, fast: HttpSettings) -> None:
+    loop = DrivenLoop()
+    process = http_process_function(fetch)
+    process.open(fast, pool_size=8, loop=loop)
+    try:
+        assert process.loop is loop and isinstance(process.session, aiohttp.ClientSession)
+        url = action_api.endpoint("en.wikipedia.org")
+        tasks = [loop.loop.create_task(process.acall(Event(i, url))) for i in range(1, 9)]
+        assert loop.run(asyncio.gather(*tasks)) == [Out(i, 200) for i in range(1, 9)]
+        assert process(Event(9, url)) == Out(9, 200)  # called with the event alone: runs the loop until done
+    finally:
+        process.close()
+    assert process.session is None and not loop.loop.is_closed()  # the loop is its owner's to close
+    loop.close()
 
 
 def test_pickles_without_its_session_and_opens_itself(action_api: FakeActionApi) -> None:

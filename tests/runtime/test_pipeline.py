@@ -238,9 +238,10 @@ def test_operators_set_the_python_log_level(add_module: Any, job_dir: Path, vali
 @pytest.mark.flink
 def test_async_steps_run_their_chains_on_the_event_loop(add_module: Any, job_dir: Path,
                                                        valid_events: list[dict[str, Any]]) -> None:
-    # An async process function's operator runs each event's whole chain on the function's
-    # event loop, at most max_workers at a time: the sync step after it runs there too (on the
-    # worker pool, the thread would be an "evgen-process" one).
+    # An async process function's operator runs each event's whole chain as a task on its own
+    # event loop, at most max_workers at a time, on Flink's task thread: the sync step after it
+    # runs there too (on the worker pool, the thread would be an "evgen-process" one; on a loop
+    # thread of the function's own, "evgen-http-pause").
     module = add_module("asyncsteps", '''
         import asyncio
         import threading
@@ -258,7 +259,12 @@ def test_async_steps_run_their_chains_on_the_event_loop(add_module: Any, job_dir
 
 
         def where(event: PageChange) -> PageChange:
-            return event.model_copy(update={"comment": threading.current_thread().name})
+            try:
+                asyncio.get_running_loop()
+                on = "loop"
+            except RuntimeError:
+                on = "no loop"
+            return event.model_copy(update={"comment": f"{on} on {threading.current_thread().name}"})
 
 
         def pipeline(stream: Stream) -> Stream:
@@ -267,7 +273,10 @@ def test_async_steps_run_their_chains_on_the_event_loop(add_module: Any, job_dir
     events = [json.dumps(fresh(valid_events[i % len(valid_events)])) for i in range(12)]
     run = run_on_flink(module.pipeline, job_dir=job_dir, events=events)
     run.assert_conserved()
-    assert len(run.outputs) == 12 and {o["comment"] for o in run.outputs} == {"evgen-http-pause"}
+    where = {o["comment"] for o in run.outputs}
+    assert len(run.outputs) == 12 and len(where) == 1, where
+    (comment,) = where
+    assert comment.startswith("loop on ") and not comment.startswith(("loop on evgen-process", "loop on evgen-http")), comment
 
 
 def test_a_cancelled_error_from_an_async_step_is_an_error_event(job_dir: Path, valid_events: list[dict[str, Any]],
@@ -317,14 +326,14 @@ def test_a_blocking_session_step_keeps_the_chain_off_the_event_loop(job_dir: Pat
 
         def fetch_blocking(event: PageChange, session: requests.Session) -> PageChange:
             return event
+
+
+        def same(event: PageChange) -> PageChange:
+            return event
     ''')
     alone = Stream(Job.load(job_dir)).process(module.fetch)
     mixed = alone.process(module.fetch_blocking)
-    for resource in mixed.resources:
-        resource.open()
-    try:
-        assert alone.chain().event_loop() is not None  # the async step's own loop
-        assert mixed.chain().event_loop() is None  # a requests call would stall the loop: the thread pool runs it
-    finally:
-        for resource in mixed.resources:
-            resource.close()
+    assert (alone.chain().awaits, alone.chain().blocks) == (True, False)  # runs on the operator's event loop
+    assert (mixed.chain().awaits, mixed.chain().blocks) == (True, True)  # a requests call would stall the loop
+    plain = Stream(Job.load(job_dir)).process(module.same).chain()
+    assert (plain.awaits, plain.blocks) == (False, False)
