@@ -4,10 +4,10 @@ A process function written ``async def`` asks for an ``aiohttp.ClientSession`` a
 built from the job's ``http:`` section (:func:`build_async_session`): same timeouts, headers,
 TLS settings and pool size as the ``requests`` session. All of its requests run on one event
 loop (the operator's :class:`DrivenLoop`, or a :class:`LoopThread`), which spends a fraction of
-the CPU per request of a thread per request under one GIL (docs/benchmarks.md, section 3). :func:`send_async` is :func:`evgen.http.send` for it:
-retries by failure class (:class:`~evgen.http.RetryBudget`), redirects within
-``max_redirects`` without credentials leaving their origin, and :class:`HttpFailure` for
-everything else. (The credential headers among ``http.headers``, e.g. ``Authorization``, are
+the CPU per request of a thread per request under one GIL (docs/benchmarks.md, section 3).
+:func:`send_async` is :func:`evgen.http.send` for it: retries by failure class
+(:class:`~evgen.http.RetryBudget`), redirects within ``max_redirects`` without credentials
+leaving their origin, and :class:`HttpFailure` for everything else. (The credential headers among ``http.headers``, e.g. ``Authorization``, are
 sent by :func:`send_async` and :class:`~evgen.mediawiki.AsyncActionApi`, not by the bare session.)
 
     async def process(event: PageChange, session: aiohttp.ClientSession) -> PageContentChange:
