@@ -7,8 +7,9 @@ loop (the operator's :class:`DrivenLoop`, or a :class:`LoopThread`), which spend
 the CPU per request of a thread per request under one GIL (docs/benchmarks.md, section 3).
 :func:`send_async` is :func:`evgen.http.send` for it: retries by failure class
 (:class:`~evgen.http.RetryBudget`), redirects within ``max_redirects`` without credentials
-leaving their origin, and :class:`HttpFailure` for everything else. (The credential headers among ``http.headers``, e.g. ``Authorization``, are
-sent by :func:`send_async` and :class:`~evgen.mediawiki.AsyncActionApi`, not by the bare session.)
+leaving their origin, and :class:`HttpFailure` for everything else. (The credential headers
+among ``http.headers``, e.g. ``Authorization``, are sent by :func:`send_async` and
+:class:`~evgen.mediawiki.AsyncActionApi`, not by the bare session.)
 
     async def process(event: PageChange, session: aiohttp.ClientSession) -> PageContentChange:
         response = await send_async(session, "GET", url, params={"action": "query", ...})

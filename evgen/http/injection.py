@@ -262,31 +262,32 @@ class AsyncHttpProcessFunction(InjectedFunction[E, R]):
         opened with), or None."""
         return None if self._resource is None else self._resource[0]
 
-    def _build(self, settings: HttpSettings, pool_size: int, loop: DrivenLoop | None) -> tuple[Any, Any, bool]:
+    def _build(self, settings: HttpSettings, pool_size: int, loop: DrivenLoop | None) -> tuple[Any, Any]:
         from evgen.http.aio import LoopThread, build_async_session
 
-        owned = loop is None
-        runner: Any = LoopThread(f"evgen-http-{getattr(self._fn, '__name__', type(self._fn).__name__)}") if owned else loop
+        runner: Any = loop or LoopThread(f"evgen-http-{getattr(self._fn, '__name__', type(self._fn).__name__)}")
         try:
-            return runner, runner.run(build_async_session(settings, pool_size)), owned
+            return runner, runner.run(build_async_session(settings, pool_size))
         except BaseException:
-            if owned:
+            if loop is None:
                 runner.close()
             raise
 
-    def _dispose(self, resource: tuple[Any, Any, bool]) -> None:
-        loop, session, owned = resource
+    def _dispose(self, resource: tuple[Any, Any]) -> None:
+        from evgen.http.aio import LoopThread
+
+        loop, session = resource
         loop.run(session.close())
-        if owned:
+        if isinstance(loop, LoopThread):  # its own; a given loop is its owner's to close
             loop.close()
 
     def __call__(self, event: E) -> R:
-        loop, session, _ = self._ensure()
+        loop, session = self._ensure()
         return loop.run(self._invoke(event, session))  # type: ignore[no-any-return]
 
     async def acall(self, event: E) -> R:
         """Await the function with the session injected (on :attr:`loop`, after :meth:`open`)."""
-        session = self._ensure()[1]
+        _, session = self._ensure()
         return await self._invoke(event, session)  # type: ignore[no-any-return]
 
     async def _invoke(self, event: E, session: Any) -> Any:
