@@ -103,15 +103,19 @@ class DrivenLoop:
         self.loop.call_soon(self.loop.stop)
         self.loop.run_forever()
 
-    def close(self) -> None:
-        """Cancel what is still running, let it finish, close the loop (idempotent)."""
-        if self.loop.is_closed():
-            return
-        pending = asyncio.all_tasks(self.loop)
+    def cancel(self) -> None:
+        """Cancel every task still running and let them finish (the loop stays open)."""
+        pending = asyncio.all_tasks(self.loop) if not self.loop.is_closed() else set()
         for task in pending:
             task.cancel()
         if pending:
             self.loop.run_until_complete(asyncio.wait(pending))
+
+    def close(self) -> None:
+        """Cancel what is still running, let it finish, close the loop (idempotent)."""
+        if self.loop.is_closed():
+            return
+        self.cancel()
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 

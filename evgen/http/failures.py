@@ -48,22 +48,6 @@ class FailureCode(StrEnum):
     MW_MAXLAG = "mw_maxlag"
     MW_API_ERROR = "mw_api_error"
 
-    @property
-    def retried(self) -> bool:
-        """Whether a failure of this class is retried up to the threshold before it is final."""
-        return self in _RETRIED
-
-
-_RETRIED = frozenset(
-    {
-        FailureCode.HTTP_CONNECT_TIMEOUT,
-        FailureCode.HTTP_CONNECTION_ERROR,
-        FailureCode.HTTP_READ_TIMEOUT,
-        FailureCode.HTTP_RETRYABLE_STATUS,
-        FailureCode.MW_BADREVIDS,
-        FailureCode.MW_MAXLAG,
-    }
-)
 
 _SECRET_PARAM = re.compile(
     r"(token|key|secret|pass|password|auth|signature|sig|session|credential|cookie)", re.IGNORECASE

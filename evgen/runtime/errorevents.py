@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import jsonschema_rs
+
 #: Stable ``error_type`` codes the runtime itself produces (exceptions in user
 #: code use the exception's class name, or its ``error_type`` attribute).
 UNDECODABLE_INPUT = "undecodable_input"
@@ -27,6 +29,10 @@ INVALID_OUTPUT = "invalid_output"
 
 #: Longest ``stack`` kept in an error event (the schema has no limit; Kafka does).
 MAX_STACK_CHARS = 8000
+
+#: What the error schema allows in ``meta.uri``: an input's own ``meta.uri`` is kept only if it fits.
+_META_URI = jsonschema_rs.validator_for({"type": "string", "format": "uri-reference", "maxLength": 8192},
+                                        validate_formats=True)
 
 
 def utc_now_iso() -> str:
@@ -65,7 +71,7 @@ class ErrorEventFactory:
         meta: dict[str, Any] = {"stream": self.stream, "id": str(uuid.uuid4()), "dt": now}
         for key in ("domain", "uri", "request_id"):
             value = meta_in.get(key)
-            if isinstance(value, str) and value:
+            if isinstance(value, str) and value and _writable(value) and (key != "uri" or _META_URI.is_valid(value)):
                 meta[key] = value
         event: dict[str, Any] = {
             "$schema": self.schema_uri,
@@ -97,4 +103,13 @@ def _loose_parse(raw: str) -> dict[str, Any]:
 
 
 def _str_or(value: Any, default: str) -> str:
-    return value if isinstance(value, str) and value else default
+    return value if isinstance(value, str) and value and _writable(value) else default
+
+
+def _writable(text: str) -> bool:
+    """``text`` has a UTF-8 form (a lone surrogate, e.g. from a ``"\\ud800"`` escape, has none)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

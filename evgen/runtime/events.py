@@ -23,6 +23,7 @@ each raw input its bucket (a stable hash of the partition key).
 
 from __future__ import annotations
 
+import json
 import uuid
 import zlib
 from collections.abc import Callable, Mapping
@@ -41,6 +42,20 @@ from evgen.runtime.validation import EventValidator, InvalidEvent
 def encode_json(value: Any) -> str:
     """Compact JSON, UTF-8 kept as is (what every sink writes)."""
     return pydantic_core.to_json(value).decode("utf-8")
+
+
+def encode_error(event: Mapping[str, Any]) -> str:
+    """:func:`encode_json` of an error event; should its text have no UTF-8 form (a user
+    exception's message with a lone surrogate), the same JSON with non-ASCII escaped, so an
+    error event is always written and the operator never fails on it.
+
+        >>> encode_error({"message": "bad \\ud800"})
+        '{"message":"bad \\\\ud800"}'
+    """
+    try:
+        return encode_json(event)
+    except pydantic_core.PydanticSerializationError:
+        return json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
 def get_json_path(obj: Any, dotted: str) -> Any:
@@ -134,7 +149,10 @@ class EventCodec:
         except pydantic_core.PydanticSerializationError as e:
             raise InvalidEvent(str(e)) from None
         data["$schema"] = self.schema_uri
-        meta = dict(data.get("meta") or {})
+        meta = data.get("meta") or {}
+        if not isinstance(meta, Mapping):
+            raise InvalidEvent(f"meta: {meta!r} is not an object")
+        meta = dict(meta)
         meta["stream"] = self.stream
         meta["dt"] = utc_now_iso()
         if "id" not in meta:

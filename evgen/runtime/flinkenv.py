@@ -105,5 +105,5 @@ def location_uri(location: str, base: Path) -> str:
     against ``base``."""
     if "://" in location or location.startswith("file:"):
         return location
-    path = Path(location).expanduser()
+    path = Path(os.path.expanduser(location))  # (Path.expanduser raises for an unknown ~user)
     return (path if path.is_absolute() else base / path).resolve().as_uri()

@@ -45,7 +45,7 @@ from pyflink.datastream.time_domain import TimeDomain
 from evgen.connectors.base import sink_record, sink_record_type
 from evgen.errors import ConfigError
 from evgen.runtime.chain import Completed, EventChain
-from evgen.runtime.events import encode_json, to_epoch_ms
+from evgen.runtime.events import encode_error, to_epoch_ms
 from evgen.runtime.status import OperatorStatus
 
 if TYPE_CHECKING:
@@ -143,6 +143,8 @@ class _Outcomes:
             resource.open(self.settings.max_workers, self.loop)
 
     def close(self) -> None:
+        if self.loop is not None:
+            self.loop.cancel()  # first: no task may reach a step (and reopen its session) once it closed
         for resource in self.resources:
             resource.close()
         if self.loop is not None:
@@ -176,7 +178,7 @@ class _Outcomes:
         status.observe_latency(latency_ms)
         if result.error is not None:
             status.count(f"error.{result.error['error_type']}")
-            value = encode_json(result.error)
+            value = encode_error(result.error)
             return [(self.errors_tag, sink_record(None, value, to_epoch_ms(result.error["dt"])) if self.error_records else value)]
         if result.dropped is not None:
             status.count(f"filtered.{result.dropped}")
@@ -247,7 +249,8 @@ class MiniBatchFunction(_Outcomes, KeyedProcessFunction):
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            # Queued inputs are not started (they are in keyed state, for a restore); running ones finish.
+            self._pool.shutdown(wait=True, cancel_futures=True)
         super().close()
 
     def process_element(self, raw: Any, ctx: KeyedProcessFunction.Context) -> list[Any]:

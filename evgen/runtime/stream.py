@@ -41,6 +41,9 @@ class Stream:
     batch: BatchSettings | None = None
     resources: tuple[Any, ...] = ()
     flowing: Any = field(default=None)
+    #: ``batch.sync`` was left to the default (no ``sync`` argument, none in the config):
+    #: a later step that does I/O still gets the pool.
+    auto_sync: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.flowing is None:
@@ -92,23 +95,29 @@ class Stream:
         step = Step.process(fn, name)
         contract.check_accepts(fn, self.flowing, f"process({step.name})")
         defaults = self.job.config.process
-        if sync is None:
-            sync = defaults.sync
-        if sync is None:  # a pool helps only functions that wait (on I/O); Python code holds the GIL
-            sync = not resources and max_workers is None and "max_workers" not in defaults.model_fields_set
-        batch = self.batch or BatchSettings(
-            batch_size=batch_size or defaults.batch_size,
-            batch_duration_ms=batch_duration_ms or defaults.batch_duration_ms,
-            max_workers=max_workers or defaults.max_workers,
-            sync=sync,
-            buckets=defaults.buckets,
-        )
+        batch, auto_sync = self.batch, self.auto_sync
+        if batch is None:
+            if sync is None:
+                sync = defaults.sync
+            auto_sync = sync is None
+            if sync is None:  # a pool helps only functions that wait (on I/O); Python code holds the GIL
+                sync = not resources and max_workers is None and "max_workers" not in defaults.model_fields_set
+            batch = BatchSettings(
+                batch_size=batch_size or defaults.batch_size,
+                batch_duration_ms=batch_duration_ms or defaults.batch_duration_ms,
+                max_workers=max_workers or defaults.max_workers,
+                sync=sync,
+                buckets=defaults.buckets,
+            )
+        elif resources and auto_sync and batch.sync:  # this later step waits on I/O
+            batch = replace(batch, sync=False)
         return replace(
             self,
             steps=self.steps + (step,),
             batch=batch,
             resources=self.resources + resources,
             flowing=contract.produced_type(fn),
+            auto_sync=auto_sync,
         )
 
     def chain(self) -> EventChain:

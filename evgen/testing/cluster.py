@@ -140,10 +140,6 @@ class FlinkCluster:
         return f"{HOST}:{self.rest_port}"
 
     @property
-    def rest_url(self) -> str:
-        return f"http://{self.address}"
-
-    @property
     def jobmanager(self) -> JobManager:
         """A REST client of this cluster's JobManager."""
         if self._jobmanager is None:

@@ -98,8 +98,12 @@ def test_a_driven_loop_runs_only_when_its_owner_runs_it() -> None:
     assert loop.run(task) == "done" and steps == ["started", "woke"]
     never = loop.loop.create_task(asyncio.sleep(3600))
     loop.poll()
+    loop.cancel()  # cancels what is still running; the loop stays open (e.g. to close a session on it)
+    assert never.cancelled() and loop.run(asyncio.sleep(0, "open")) == "open"
+    later = loop.loop.create_task(asyncio.sleep(3600))
+    loop.poll()
     loop.close()  # cancels what is still running, then closes
-    assert never.cancelled() and loop.loop.is_closed()
+    assert later.cancelled() and loop.loop.is_closed()
     loop.close()  # idempotent
 
 

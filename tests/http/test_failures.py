@@ -32,13 +32,6 @@ def test_usable_statuses(status: int) -> None:
     assert failure_for_status(status, "http://x/") is None
 
 
-def test_retried_classes_follow_the_table() -> None:
-    assert {c.value for c in FailureCode if c.retried} == {
-        "http_connect_timeout", "http_connection_error", "http_read_timeout", "http_retryable_status",
-        "mw_badrevids", "mw_maxlag",
-    }
-
-
 def test_urls_are_redacted() -> None:
     url = "https://bob:hunter2@en.wikipedia.org/w/api.php?revids=1&token=abc&api_key=k&Password=p&titles=X"
     assert redact_url(url) == (

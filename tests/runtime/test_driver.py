@@ -17,6 +17,7 @@ def test_locations_become_uris(tmp_path: Path) -> None:
     assert location_uri("file:/tmp/sp/savepoint-1", tmp_path) == "file:/tmp/sp/savepoint-1"
     assert location_uri("/abs/sp", tmp_path) == "file:///abs/sp"
     assert location_uri("rel/sp", tmp_path) == (tmp_path / "rel" / "sp").resolve().as_uri()
+    assert location_uri("~no-such-user-here/sp", tmp_path) == (tmp_path / "~no-such-user-here" / "sp").resolve().as_uri()
 
 
 def test_root_cause_without_java_is_the_first_line() -> None:

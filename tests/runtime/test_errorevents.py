@@ -47,3 +47,11 @@ def test_error_type_prefers_stable_code() -> None:
 
     assert error_type_of(HttpFailure()) == "http_read_timeout"
     assert error_type_of(KeyError("x")) == "KeyError"
+
+
+def test_input_meta_the_error_schema_would_reject_is_left_out() -> None:
+    raw = '{"meta": {"uri": "not a uri", "domain": "\\ud800", "request_id": "r1", "stream": "\\udfff"}}'
+    event = FACTORY.build(raw, error_type="invalid_input", message="bad")
+    validate(event)
+    assert event["meta"].keys() == {"stream", "id", "dt", "request_id"} and event["errored_stream_name"] == "src.stream"
+    assert event["raw_event"] == raw

@@ -34,6 +34,8 @@ def keep(event: PageChange) -> bool:
 def process(event: PageChange) -> Iterator[PageContentChange]:
     if event.meta.id.startswith("raise-"):
         raise RuntimeError("boom")
+    if event.meta.id.startswith("surrogate-"):  # text with no UTF-8 form, e.g. json.loads('"\\ud800"')
+        raise RuntimeError("bad \\ud800")
     out = PageContentChange.model_validate(event.model_dump(by_alias=True, exclude_unset=True))
     for _ in range(2 if event.meta.id.startswith("twice-") else 1):
         yield out
@@ -97,3 +99,15 @@ def test_each_input_becomes_one_list_of_records(kind: type, records: bool, chain
     counts = fn.status.counts
     assert (counts["in"], counts["out"], counts["completed"]) == (4, 3, 2)
     assert (counts["filtered.keep"], counts["error.RuntimeError"]) == (1, 1)
+
+
+@pytest.mark.parametrize("records", [False, True], ids=["json", "records"])
+def test_an_error_whose_text_has_no_utf8_form_is_still_an_error_event(records: bool, chain: Any,
+                                                                      valid_events: list[dict[str, Any]]) -> None:
+    event = fresh(valid_events[0])
+    event["meta"]["id"] = f"surrogate-{event['meta']['id']}"
+    line = json.dumps(event)
+    [(tag, error)] = _operator(DirectFunction, chain, records=records).process_element(line, None)
+    error_event = _event(error)
+    assert (error_event["error_type"], error_event["message"]) == ("RuntimeError", "RuntimeError: bad \ud800")
+    assert error_event["raw_event"] == line

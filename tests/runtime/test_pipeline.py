@@ -337,3 +337,30 @@ def test_a_blocking_session_step_keeps_the_chain_off_the_event_loop(job_dir: Pat
     assert (mixed.chain().awaits, mixed.chain().blocks) == (True, True)  # a requests call would stall the loop
     plain = Stream(Job.load(job_dir)).process(module.same).chain()
     assert (plain.awaits, plain.blocks) == (False, False)
+
+
+def test_a_step_that_does_io_gets_the_pool_unless_sync_was_chosen(job_dir: Path, add_module: Any) -> None:
+    module = add_module("pools", '''
+        import requests
+
+        from .models import PageChange
+
+
+        def fetch(event: PageChange, session: requests.Session) -> PageChange:
+            return event
+
+
+        def same(event: PageChange) -> PageChange:
+            return event
+    ''')
+    stream = Stream(Job.load(job_dir))
+
+    def sync(pipeline: Stream) -> bool:
+        assert pipeline.batch is not None
+        return pipeline.batch.sync
+
+    assert sync(stream.process(module.same)) is True  # Python code only: inline
+    assert sync(stream.process(module.fetch)) is False
+    assert sync(stream.process(module.same).process(module.fetch)) is False  # the second step waits on I/O
+    assert sync(stream.process(module.same, sync=True).process(module.fetch)) is True  # chosen: kept
+    assert sync(stream.process(module.same, sync=False).process(module.same)) is False

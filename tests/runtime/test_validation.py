@@ -120,3 +120,10 @@ def test_normalize_refuses_what_is_not_an_event(sink: EventCodec) -> None:
         sink.normalize(5)  # type: ignore[arg-type]
     with pytest.raises(InvalidEvent, match="Unable to serialize unknown type"):
         sink.normalize({"x": object()})
+
+
+@pytest.mark.parametrize("meta", ["abc", 5, ["x"]])
+def test_normalize_an_output_whose_meta_is_not_an_object(sink: EventCodec, valid_events: list[dict[str, Any]],
+                                                         meta: Any) -> None:
+    with pytest.raises(InvalidEvent, match=r"^meta: .* is not an object$"):
+        sink.normalize({**valid_events[0], "meta": meta})
