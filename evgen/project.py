@@ -62,7 +62,6 @@ def template_dir() -> Path:
 
 @dataclass(frozen=True)
 class _Plan:
-    role: str
     requested_version: str
     config: StreamConfig
     schema: EventSchema
@@ -94,9 +93,15 @@ def _error_config(stream: str) -> StreamConfig:
 
 
 def _names(refs: Mapping[str, StreamRef]) -> dict[str, tuple[str, str]]:
-    """(module, model) per role; a source and sink of the same stream+version share one module."""
+    """(module, model) per role; a source and sink of the same stream+version share one module.
+
+    Two different streams never share a module or a model name: the sink's gets a number
+    when the source's already has it (``mediawiki.page_change.v1`` → ``PageChange``, then
+    ``page_change.v1`` → ``PageChange2``).
+    """
     names: dict[str, tuple[str, str]] = {}
-    used_models = {ERROR_MODEL}
+    used_models: set[str] = {ERROR_MODEL}
+    used_modules: set[str] = set()
     for role in ("source", "sink"):
         ref = refs[role]
         if role == "sink" and ref.stream == refs["source"].stream:
@@ -110,18 +115,29 @@ def _names(refs: Mapping[str, StreamRef]) -> dict[str, tuple[str, str]]:
         model = model_name(ref.stream)
         if model in used_models:
             model = pascal_case(re.sub(r"\.v\d+$", "", ref.stream), prefix="Stream")
-        used_models.add(model)
-        names[role] = (module_name(ref.stream), model)
+        names[role] = (_unused(module_name(ref.stream), used_modules, "_"), _unused(model, used_models))
     error_module = module_name(refs["error_sink"].stream)
-    if error_module in {names["source"][0], names["sink"][0]}:
+    if error_module in used_modules:
         raise CodegenError(f"the error sink {refs['error_sink'].stream!r} must differ from the source and sink")
     names["error_sink"] = (error_module, ERROR_MODEL)
     return names
 
 
+def _unused(name: str, used: set[str], separator: str = "") -> str:
+    """``name``, or ``name`` with the lowest number from 2 that makes it unused; now used."""
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}{separator}{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
 def _plan(
-    refs: Mapping[str, StreamRef], stream_config_uri: str, repo: SchemaRepository
+    refs: Mapping[str, StreamRef], stream_config_uri: str, repo: SchemaRepository,
+    requested: Mapping[str, str] | None = None,
 ) -> dict[str, _Plan]:
+    """Each role's stream config, schema and names; ``requested``: the version each role asked
+    for, when not the ref's own (regen keeps what ``new-job`` was asked)."""
     configs = StreamConfigs.load(stream_config_uri, streams=[r.stream for r in refs.values()])
     plans: dict[str, _Plan] = {}
     resolved_refs: dict[str, StreamRef] = {}
@@ -139,7 +155,8 @@ def _plan(
     for role in ROLES:
         config, schema = chosen[role]
         module, model = names[role]
-        plans[role] = _Plan(role, refs[role].version or "latest", config, schema, module, model)
+        asked = (requested or {}).get(role) or refs[role].version or "latest"
+        plans[role] = _Plan(asked, config, schema, module, model)
     return plans
 
 
@@ -249,8 +266,11 @@ def new_job(
     include, missing = _carry_over(plans["source"], plans["sink"], files, name)
     lock = _lock(name, target, stream_config_uri, schema_uris, plans, files)
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    except OSError as e:
+        raise CodegenError(f"cannot create the job in {target.parent}: {e.strerror or e}") from None
     try:
         _render_template(staging, name, plans, include, missing)
         job_root = staging / name
@@ -265,6 +285,8 @@ def new_job(
         if target.exists():
             target.rmdir()
         job_root.rename(target)
+    except OSError as e:
+        raise CodegenError(f"cannot write the job to {target}: {e.strerror or e}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -381,6 +403,11 @@ class RegenResult:
     notes: list[str] = field(default_factory=list)  #: things the user should do by hand
 
     @property
+    def written(self) -> list[str]:
+        """The generated files regen (re)writes: changed, edited or missing, and still generated."""
+        return sorted(p for p in {*self.changed, *self.edited, *self.missing} if p in self.lock.generated)
+
+    @property
     def stale(self) -> bool:
         """True when the generated code does not match the lock or the schemas."""
         return bool(self.edited or self.missing or self.changed or self.removed or self.lock_changed)
@@ -421,8 +448,7 @@ def regen(
     stream_config_uri = stream_config or resolve_against(old.stream_config_uri, job_dir)
     uris = list(schema_uris) or [resolve_against(u, job_dir) for u in old.schema_uris]
     with SchemaRepository(uris) as repo:
-        plans = _plan(refs, stream_config_uri, repo)
-    plans = {role: _with_requested(plan, requested[role]) for role, plan in plans.items()}
+        plans = _plan(refs, stream_config_uri, repo, requested)
     files = _generated_files(plans, old.package)
     new = _lock(old.job, job_dir, stream_config_uri, uris, plans, files)
     if not stream_config:
@@ -453,15 +479,11 @@ def regen(
             f"generated file(s) edited by hand: {', '.join(result.edited)}; "
             "put your code in job.py (models are regenerated) or rerun with --force to overwrite"
         )
-    _write(job_dir, {p: files[p] for p in (*result.changed, *result.edited, *result.missing) if p in files})
+    _write(job_dir, {p: files[p] for p in result.written})
     for relative in result.removed:
         (job_dir / relative).unlink(missing_ok=True)
     new.save(job_dir / LOCK_FILE)
     return result
-
-
-def _with_requested(plan: _Plan, requested: str) -> _Plan:
-    return _Plan(plan.role, requested, plan.config, plan.schema, plan.module, plan.model)
 
 
 def _diffs(job_dir: Path, old: Lock, plans: Mapping[str, _Plan]) -> dict[str, SchemaDiff]:

@@ -15,6 +15,9 @@ type changed (``integer`` -> ``string``)  no
 enum values added / removed            yes / no
 required -> optional                   no (a reader may now get None)
 optional -> required                   no (old events may lack it)
+bound loosened / tightened             yes / no (``maxLength``, ``minimum``, ``maxItems``, ...)
+``pattern`` / ``multipleOf`` changed   no (removed: yes)
+``additionalProperties: false`` added  no (removed: yes)
 =====================================  ===========
 
 Nested objects are compared recursively (``page.page_title``); array items and
@@ -45,7 +48,7 @@ class FieldChange:
     """One field-level change."""
 
     path: str
-    kind: str  #: "added" | "removed" | "type-changed" | "required-changed"
+    kind: str  #: "added" | "removed" | "type-changed" | "required-changed" | "constraint-changed"
     old: str | None
     new: str | None
     compatible: bool
@@ -57,7 +60,7 @@ class FieldChange:
         if self.kind == "removed":
             return f"  - {self.path}: {self.old}  {verdict}"
         what = "type " if self.kind == "type-changed" else ""
-        return f"  ~ {self.path}: {what}{self.old} -> {self.new}  {verdict}"
+        return f"  ~ {self.path or '(event)'}: {what}{self.old} -> {self.new}  {verdict}"
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ def _compare(old: Any, new: Any, path: str, changes: list[FieldChange]) -> None:
     ):
         changes.append(FieldChange(path, "type-changed", old_kind, new_kind, False))
         return
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        _compare_constraints(old, new, path, changes)
     if old_kind.startswith("array<"):
         _compare(old.get("items", True), new.get("items", True), f"{path}[]", changes)
         return
@@ -150,6 +155,40 @@ def _compare(old: Any, new: Any, path: str, changes: list[FieldChange]) -> None:
                     FieldChange(field_path, "required-changed", _word(was), _word(now), False)
                 )
             _compare(old_props[name], new_props[name], field_path, changes)
+
+
+#: Bounds a new schema may loosen (compatible) or tighten (breaking): upper bounds, then lower.
+_UPPER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+_LOWER = ("minimum", "exclusiveMinimum", "minLength", "minItems")
+
+
+def _compare_constraints(old: Mapping[str, Any], new: Mapping[str, Any], path: str, changes: list[FieldChange]) -> None:
+    """Bounds, ``pattern``, ``multipleOf`` and closed objects: a change that lets fewer values
+    through is breaking, one that lets more through is compatible."""
+    for key in (*_UPPER, *_LOWER, "pattern", "multipleOf"):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if after is None:
+            loosened = True
+        elif before is None or key in ("pattern", "multipleOf"):
+            loosened = False
+        else:
+            loosened = after > before if key in _UPPER else after < before
+        changes.append(FieldChange(path, "constraint-changed", f"{key} {_bound(before)}", f"{key} {_bound(after)}",
+                                   loosened))
+    closed_before, closed_after = old.get("additionalProperties") is False, new.get("additionalProperties") is False
+    if closed_before != closed_after:
+        changes.append(FieldChange(path, "constraint-changed", _openness(closed_before), _openness(closed_after),
+                                   closed_before))
+
+
+def _bound(value: Any) -> str:
+    return "none" if value is None else canonical_json(value)
+
+
+def _openness(closed: bool) -> str:
+    return "no other fields" if closed else "other fields allowed"
 
 
 def _describe(node: Any, required: bool) -> str:

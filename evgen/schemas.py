@@ -86,6 +86,10 @@ class _Base:
         return [(self.path / f"{rel}{ext}").as_uri() for ext in _EXTENSIONS]
 
 
+class _NotFound(SchemaError):
+    """No schema repository has the document."""
+
+
 class _Unreachable(Exception):
     """A base could not be asked at all (connection refused, DNS, timeout)."""
 
@@ -157,7 +161,7 @@ class SchemaRepository:
         title = title.strip("/")
         try:
             document, source_url = self._document(f"/{title}/latest")
-        except SchemaError as not_found:
+        except _NotFound as not_found:  # no pointer; a broken one is an error of its own
             versions = self._local_versions(title)
             if not versions:
                 raise SchemaError(f"no versions of schema {title!r} found: {not_found}") from None
@@ -197,7 +201,7 @@ class SchemaRepository:
         known = self._local_versions(uri.strip("/").rpartition("/")[0])
         if known:
             detail += f"; versions here: {', '.join(known)}"
-        raise SchemaError(f"schema {uri} not found; tried {', '.join(tried)}{detail}")
+        raise _NotFound(f"schema {uri} not found; tried {', '.join(tried)}{detail}")
 
     def _find_in(self, base: _Base, uri: str, tried: list[str]) -> tuple[dict[str, Any], str] | None:
         for candidate in base.candidates(uri):

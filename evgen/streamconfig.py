@@ -189,6 +189,8 @@ class StreamConfigs:
             raise StreamConfigError(f"stream config {uri} is not of the form {{\"streams\": {{<name>: {{...}}}}}}")
         entries = data["streams"]
         for name, entry in entries.items():
+            if not isinstance(name, str):
+                raise StreamConfigError(f"stream config {uri}: stream name {name!r} is not a string")
             if not isinstance(entry, Mapping):
                 raise StreamConfigError(f"stream config {uri}: entry {name!r} is not a mapping")
         return cls(entries, uri)
@@ -224,7 +226,10 @@ class StreamConfigs:
 
 
 def _fetch_api(uri: str, streams: Sequence[str], timeout: float) -> Any:
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError as e:  # e.g. an unclosed IPv6 bracket
+        raise StreamConfigError(f"stream config {uri} is not a valid URL: {e}") from None
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     query.setdefault("action", "streamconfigs")
     query.setdefault("format", "json")

@@ -224,6 +224,13 @@ def test_different_schemas_carry_over_shared_fields_only(tmp_path: Path, shared_
     compile(job_py, "job.py", "exec") and compile(test_py, "test_job.py", "exec")
 
 
+def test_an_output_dir_under_a_file_is_one_error(tmp_path: Path, shared_args: dict[str, Any]) -> None:
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(CodegenError, match=r"^cannot create the job in .*/a_file/sub: Not a directory$"):
+        new_job("job", source=f"{PAGE_CHANGE}:1.1.0", sink=f"{PAGE_CONTENT_CHANGE}:1.1.0",
+                output_dir=tmp_path / "a_file" / "sub", **shared_args)
+
+
 def test_existing_target(tmp_path: Path, shared_args: dict[str, Any]) -> None:
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "file").write_text("mine")
@@ -253,6 +260,37 @@ def test_bad_input_writes_nothing(tmp_path: Path, shared_args: dict[str, Any], k
     with pytest.raises(error, match=message):
         new_job(args.pop("name"), output_dir=tmp_path / "out", **args, **shared_args)
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "sink", "modules", "models"),
+    [
+        # Both models would be PageChange.
+        ("mediawiki.page_change.v1", "page_change.v1",
+         ("mediawiki_page_change_v1", "page_change_v1"), ("PageChange", "PageChange2")),
+        # Both modules would be mediawiki_page_change_v1.
+        ("mediawiki.page_change.v1", "mediawiki.page-change.v1",
+         ("mediawiki_page_change_v1", "mediawiki_page_change_v1_2"), ("PageChange", "MediawikiPageChange")),
+    ],
+)
+def test_streams_whose_names_clash_get_their_own_module_and_model(
+    tmp_path: Path, stream_configs_file: Path, primary_schema_repo: Path,
+    source: str, sink: str, modules: tuple[str, str], models: tuple[str, str],
+) -> None:
+    streams = json.loads(stream_configs_file.read_text())["streams"]
+    config = tmp_path / "streams.json"
+    config.write_text(json.dumps({"streams": {
+        name: {**streams[PAGE_CHANGE], "stream": name, "topics": [name]} for name in (source, sink)
+    }}))
+    job_dir = new_job("clash", source=f"{source}:1.1.0", sink=f"{sink}:1.1.0", error_sink="clash.error:2.1.0",
+                      stream_config=str(config), schema_uris=[primary_schema_repo.as_uri()], output_dir=tmp_path)
+    lock = Lock.load(job_dir / LOCK_FILE)
+    assert (lock.streams["source"].module, lock.streams["sink"].module) == modules
+    assert (lock.streams["source"].model, lock.streams["sink"].model) == models
+    assert f"def process(event: {models[0]}) -> {models[1]}:" in (job_dir / "clash/job.py").read_text()
+    imports = "; ".join(f"from clash.models.{module} import {model}" for module, model in zip(modules, models))
+    done = subprocess.run([sys.executable, "-c", f"{imports}; import clash.job"], cwd=job_dir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_same_stream_and_version_share_a_module(tmp_path: Path, shared_args: dict[str, Any]) -> None:
@@ -318,6 +356,14 @@ def test_regen_restores_deleted_generated_files(page_content_change: Path) -> No
     assert regen(page_content_change, check=True).missing == ["page_content_change/models/__init__.py"]
     regen(page_content_change)
     assert models.read_bytes() == original
+
+
+def test_regen_writes_only_what_it_still_generates(page_content_change: Path) -> None:
+    gone = "page_content_change/models/mediawiki_page_content_change_v1.py"
+    (page_content_change / gone).unlink()
+    result = regen(page_content_change, sink=f"{PAGE_CHANGE}:1.1.0", check=True)  # the sink's module goes
+    assert gone in result.removed and gone in result.missing and gone not in result.written
+    assert result.written == ["page_content_change/models/__init__.py"]
 
 
 def test_regen_bump_prints_diff_keeps_user_files_and_notes_config(page_content_change: Path) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from evgen.schemadiff import FieldChange, diff_schemas
 from evgen.schemas import SchemaRepository
@@ -85,3 +88,29 @@ def test_render_marks_each_line() -> None:
         "  + b: integer, required  BREAKING",
     ]
     assert diff.breaking
+
+
+@pytest.mark.parametrize(("old", "new", "compatible"), [
+    ({"type": "string", "maxLength": 100}, {"type": "string", "maxLength": 5}, False),
+    ({"type": "string", "maxLength": 5}, {"type": "string", "maxLength": 100}, True),
+    ({"type": "string"}, {"type": "string", "maxLength": 100}, False),
+    ({"type": "string", "minLength": 1}, {"type": "string"}, True),
+    ({"type": "integer", "minimum": 0}, {"type": "integer", "minimum": 1}, False),
+    ({"type": "integer", "maximum": 10}, {"type": "integer", "maximum": 11}, True),
+    ({"type": "array", "items": {"type": "string"}}, {"type": "array", "items": {"type": "string"}, "maxItems": 3}, False),
+    ({"type": "string", "pattern": "^a"}, {"type": "string", "pattern": "^b"}, False),
+    ({"type": "string", "pattern": "^a"}, {"type": "string"}, True),
+    ({"type": "number", "multipleOf": 2}, {"type": "number", "multipleOf": 4}, False),
+])
+def test_a_tightened_bound_is_breaking_a_loosened_one_compatible(old: dict[str, Any], new: dict[str, Any],
+                                                                 compatible: bool) -> None:
+    [change] = diff_schemas(_obj({"a": old}), _obj({"a": new})).changes
+    assert (change.path, change.kind, change.compatible) == ("a", "constraint-changed", compatible)
+
+
+def test_closing_an_object_to_other_fields_is_breaking() -> None:
+    closed = {**_obj({"a": {"type": "integer"}}), "additionalProperties": False}
+    [change] = diff_schemas(_obj({"a": {"type": "integer"}}), closed).changes
+    assert change == FieldChange("", "constraint-changed", "other fields allowed", "no other fields", False)
+    assert change.render() == "  ~ (event): other fields allowed -> no other fields  BREAKING"
+    assert diff_schemas(closed, _obj({"a": {"type": "integer"}})).changes[0].compatible

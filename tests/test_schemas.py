@@ -191,6 +191,17 @@ def test_latest_without_pointer_scans_local_versions(tmp_path: Path) -> None:
     assert SchemaRepository([str(tmp_path)]).latest_version("s") == "1.10.0"
 
 
+@pytest.mark.parametrize(("latest", "message"), [
+    ("2.0.0.yaml", r"s/latest points to .*/s/2.0.0.yaml, which does not exist"),  # a dangling pointer
+    ("{not: [yaml", r"invalid YAML in .*/s/latest"),  # unreadable
+])
+def test_a_broken_latest_pointer_is_an_error_not_a_fallback(tmp_path: Path, latest: str, message: str) -> None:
+    _write(tmp_path, "s/1.0.0.yaml", {"$id": "/s/1.0.0", "title": "s"})
+    _write(tmp_path, "s/latest", latest)
+    with pytest.raises(SchemaError, match=message):
+        SchemaRepository([str(tmp_path)]).latest_version("s")
+
+
 def test_bad_version_string(primary: str) -> None:
     with pytest.raises(SchemaError, match=r"schema version '1.x' of 'error' is not MAJOR.MINOR.PATCH or 'latest'"):
         SchemaRepository([primary]).resolve("error", "1.x")

@@ -156,3 +156,13 @@ def test_api_http_error_status(static_file_server, tmp_path: Path) -> None:
     server = static_file_server(tmp_path)
     with pytest.raises(StreamConfigError, match=r"answered HTTP 404"):
         StreamConfigs.load(server.url + "/w/api.php")
+
+
+def test_a_stream_name_that_is_not_a_string_is_one_error() -> None:
+    with pytest.raises(StreamConfigError, match=r"^stream config <memory>: stream name 123 is not a string$"):
+        StreamConfigs.from_data({"streams": {123: {"schema_title": "t/x"}}})
+
+
+def test_a_stream_config_url_that_does_not_parse_is_one_error() -> None:
+    with pytest.raises(StreamConfigError, match=r"^stream config http://\[bad/w/api.php is not a valid URL: "):
+        StreamConfigs.load("http://[bad/w/api.php")

@@ -46,12 +46,10 @@ def deps(connectors: tuple[str, ...], broker: bool) -> None:
 
     settings = JarSettings.from_env()
     chosen = [get_connector(n) for n in connectors] if connectors else all_connectors()
-    wanted = [(c.name, coord) for c in chosen for coord in c.maven_artifacts]
-    if broker:
-        wanted += [(f"kafka broker {KAFKA_VERSION}", coord) for coord in BROKER_ARTIFACTS]
+    wanted = [coord for c in chosen for coord in c.maven_artifacts] + (list(BROKER_ARTIFACTS) if broker else [])
     started = time.monotonic()
-    jars = resolve_jars([coord for _, coord in wanted], settings=settings)  # one batch: one mvn run at most
-    by_coord = dict(zip(dict.fromkeys(coord for _, coord in wanted), jars))
+    jars = resolve_jars(wanted, settings=settings)  # one batch: one mvn run at most
+    by_coord = dict(zip(dict.fromkeys(wanted), jars))
     for connector in chosen:
         for coord in connector.maven_artifacts:
             click.echo(f"{connector.name}: {by_coord[coord]}")
@@ -180,7 +178,10 @@ def load_events(files: Iterable[Path]) -> list[Any]:
     """Events from ``.json`` files (one event or a list) and JSON-lines files; ConfigError on bad JSON."""
     events: list[Any] = []
     for path in files:
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read it as UTF-8 text ({e})") from None
         if path.suffix == ".json":
             try:
                 data = json.loads(text)

@@ -117,12 +117,11 @@ def regen(
             sys.exit(1)
         click.echo(f"up to date: {result.job_dir}")
         return
-    written = sorted({*result.changed, *result.edited, *result.missing})
-    for path in written:
+    for path in result.written:
         click.echo(f"wrote {path}")
     for path in result.removed:
         click.echo(f"removed {path}")
-    if not written and not result.removed:
+    if not result.written and not result.removed:
         click.echo("models up to date")
     for note in result.notes:
         click.echo(f"note: {note}")

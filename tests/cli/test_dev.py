@@ -231,6 +231,12 @@ def test_dev_produce_bad_input_is_one_line(tmp_path: Path) -> None:
     assert result.output.startswith(f"error: {bad}:2: not JSON (")
     assert len(result.output.splitlines()) == 1
 
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\xff\xfe{}\n")
+    result = CliRunner().invoke(cli, ["dev", "produce", "t", str(binary), "--bootstrap-servers", "127.0.0.1:1"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {binary}: cannot read it as UTF-8 text (") and len(result.output.splitlines()) == 1
+
     good = tmp_path / "good.json"
     good.write_text("{}")
     result = CliRunner().invoke(cli, ["dev", "produce", "t", str(good), "--key-field", "page_id"])
