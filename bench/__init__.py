@@ -1,6 +1,6 @@
 """evgen's benchmark suite: what types cost, how fast it enriches — measured side by side.
 
-    python -m bench                             # full run (≈30 min on 2 cores) → docs/benchmarks.*
+    python -m bench                             # full run (≈65 min on 2 cores) → docs/benchmarks.*
     python -m bench --smoke --out /tmp/smoke    # ≈2k events, one run per figure (CI)
 
 Sections (one module each): :mod:`bench.codegen` (``evgen new-job`` / ``regen`` wall time),

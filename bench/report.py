@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from evgen.runtime.config import FlinkSettings
+
 from bench.context import Settings
 
 #: The report's top-level figures (the issue's keys, and the cluster's scale-out ratio).
@@ -92,7 +94,8 @@ def summarize(
     results["generated_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     results["duration_s"] = round(duration_s, 1)
     results["targets"] = targets(results, latency)
-    results["runtime_defaults"] = {"data_path": "json", "execution_mode": "thread"}
+    flink = FlinkSettings()
+    results["runtime_defaults"] = {"data_path": flink.data_path, "execution_mode": flink.execution_mode}
     results["machine"] = machine
     results["load"] = load
     results["settings"] = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()}

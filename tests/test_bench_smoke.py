@@ -14,7 +14,7 @@ import pytest
 
 HEADLINE = {
     "typed_vs_handwritten_ratio_file", "typed_vs_handwritten_ratio_kafka", "typed_events_per_s_file",
-    "enrich_fraction_of_bound", "latency_p50_ms", "latency_p99_ms", "rss_growth_ratio", "new_job_s", "regen_s",
+    "enrich_fraction_of_bound", "enrich_async_fraction_of_bound", "latency_p50_ms", "latency_p99_ms", "rss_growth_ratio", "new_job_s", "regen_s",
     "default_data_path", "default_execution_mode",
 }
 
@@ -40,9 +40,10 @@ def test_smoke_run_writes_a_complete_report(repo_root: Path, tmp_path: Path) -> 
         assert results["typed_vs_handwritten_ratio_kafka_reason"]
     else:
         assert 0 < results["typed_vs_handwritten_ratio_kafka"] < 20
-    fractions = results["enrich_fraction_of_bound"]
-    assert set(fractions) == {"1", "8", "32", "64", "128"}
-    assert all(0 < v < 2 for v in fractions.values())
+    for key in ("enrich_fraction_of_bound", "enrich_async_fraction_of_bound"):  # requests, aiohttp
+        fractions = results[key]
+        assert set(fractions) == {"1", "8", "32", "64", "128"}
+        assert all(0 < v < 2 for v in fractions.values())
     assert 0 < results["latency_p50_ms"] <= results["latency_p99_ms"] < 60_000
     assert 0.5 < results["rss_growth_ratio"] < 5
     assert 0 < results["new_job_s"] < 120 and 0 < results["regen_s"] < 120
