@@ -97,8 +97,7 @@ class Stream:
         defaults = self.job.config.process
         batch, auto_sync = self.batch, self.auto_sync
         if batch is None:
-            if sync is None:
-                sync = defaults.sync
+            sync = defaults.sync if sync is None else sync
             auto_sync = sync is None
             if sync is None:  # a pool helps only functions that wait (on I/O); Python code holds the GIL
                 sync = not resources and max_workers is None and "max_workers" not in defaults.model_fields_set
